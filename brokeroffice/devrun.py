@@ -1,0 +1,91 @@
+"""`make run`: the whole back-office on one machine, against the sandbox in place of KuCoin.
+
+Starts the sandbox first (its first line says where it listens and the made-up broker credentials), points
+every KuCoin setting at it, prepares the database and the demo users, then runs the web server, a Celery
+worker and beat together under honcho. Ctrl-C stops all of them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from honcho.manager import Manager
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen, dict]:
+    state_file = ROOT / "var" / "sandbox-state.json"
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [PYTHON, "-m", "sandbox", "--bind", "127.0.0.1", "--port", env.get("SANDBOX_PORT", "0"), "--seed",
+         env.get("SANDBOX_SEED", "1"), "--state", str(state_file)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    first_line = process.stdout.readline()
+    if not first_line:
+        process.wait(timeout=10)
+        raise SystemExit(f"The sandbox did not start (exit code {process.returncode}).")
+    return process, json.loads(first_line)
+
+
+def sandbox_environment(info: dict) -> dict[str, str]:
+    urls, broker = info["urls"], info["broker"]
+    return {
+        "KUCOIN_SPOT_URL": urls["spot"],
+        "KUCOIN_FUTURES_URL": urls["futures"],
+        "KUCOIN_BROKER_URL": urls["broker"],
+        "KUCOIN_OAUTH_URL": urls["oauth"],
+        "KUCOIN_API_KEY": broker["api_key"],
+        "KUCOIN_API_SECRET": broker["api_secret"],
+        "KUCOIN_API_PASSPHRASE": broker["api_passphrase"],
+        "KUCOIN_KEY_VERSION": str(broker.get("key_version", "2")),
+        "KUCOIN_BROKER_NAME": broker["broker_name"],
+        "KUCOIN_BROKER_PARTNER": broker["partner"],
+        "KUCOIN_BROKER_KEY": broker["broker_key"],
+        "KUCOIN_FUTURES_PARTNER": broker.get("futures_partner", ""),
+        "KUCOIN_FUTURES_BROKER_KEY": broker.get("futures_broker_key", ""),
+        "SANDBOX_CONTROL_URL": info.get("control", ""),
+    }
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> None:
+    port = os.environ.get("PORT", "8000")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Settings write a development .env with generated secrets on first use.
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    sandbox, info = start_sandbox(env)
+    env.update(sandbox_environment(info))
+    manage("ensure_demo_users", "--url", f"http://127.0.0.1:{port}/", env=env)
+    print(f"KuCoin sandbox: {json.dumps(info['urls'])}", flush=True)
+
+    manager = Manager()
+    manager.add_process("web", f"{PYTHON} manage.py runserver --noreload 127.0.0.1:{port}", cwd=str(ROOT), env=env)
+    manager.add_process(
+        "worker", f"{PYTHON} -m celery -A brokeroffice worker --loglevel INFO --concurrency 2", cwd=str(ROOT), env=env
+    )
+    manager.add_process(
+        "beat", f"{PYTHON} -m celery -A brokeroffice beat --loglevel INFO --pidfile=", cwd=str(ROOT), env=env
+    )
+    try:
+        manager.loop()
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        try:
+            sandbox.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sandbox.kill()
+    sys.exit(manager.returncode)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Services for background jobs: record the intent, enqueue after commit, report progress and the outcome.
+
+A task wraps its one service call in `job_run(job_id)`, which marks the job running, gives the service a
+progress callback, and records success or the error in words. Pages poll the Job row.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from celery.exceptions import Retry
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from brokeroffice.models import Job
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[..., None]
+
+
+def job_create(*, kind: str, label: str, requested_by=None, requested_by_label: str = "") -> Job:
+    if requested_by is not None and not requested_by_label:
+        requested_by_label = requested_by.get_username()
+    return Job.objects.create(
+        kind=kind, label=label, requested_by=requested_by, requested_by_label=requested_by_label
+    )
+
+
+def job_enqueue(*, job: Job, task, args: tuple = (), kwargs: dict | None = None) -> None:
+    """Send the task once the transaction that wrote the job (and its intent) has committed."""
+    transaction.on_commit(lambda: task.apply_async(args=(str(job.pk), *args), kwargs=kwargs or {}))
+
+
+def job_progress(job_id: str, *, done: int, total: int | None = None, message: str | None = None) -> None:
+    changes: dict[str, Any] = {"progress_done": done}
+    if total is not None:
+        changes["progress_total"] = total
+    if message is not None:
+        changes["message"] = message[:500]
+    Job.objects.filter(pk=job_id).update(**changes)
+
+
+def job_succeeded(job_id: str, *, message: str = "", result: Any = None) -> None:
+    Job.objects.filter(pk=job_id).update(
+        state=Job.State.SUCCEEDED, message=message[:500], result=result, error="", finished_at=timezone.now()
+    )
+
+
+def job_failed(job_id: str, *, error: str) -> None:
+    Job.objects.filter(pk=job_id).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
+
+
+class JobRun:
+    """Handed to a service by `job_run`: reports progress and, optionally, the outcome."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.finished = False
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        job_progress(self.job_id, done=done, total=total, message=message)
+
+    def succeed(self, message: str = "", result: Any = None) -> None:
+        job_succeeded(self.job_id, message=message, result=result)
+        self.finished = True
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error in words for staff. KuCoin errors carry their own code and message."""
+    text = str(exc) or exc.__class__.__name__
+    return text[:2000]
+
+
+@contextmanager
+def job_run(job_id: str) -> Iterator[JobRun]:
+    """Marks the job running for the body, then succeeded, or failed with the error in words.
+
+    A Celery retry leaves the job running (the next attempt continues it).
+    """
+    Job.objects.filter(pk=job_id).update(
+        state=Job.State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    run = JobRun(job_id)
+    try:
+        yield run
+    except Retry:
+        raise
+    except Exception as exc:
+        logger.warning("job %s failed: %s", job_id, exc.__class__.__name__)
+        job_failed(job_id, error=describe_error(exc))
+        raise
+    if not run.finished:
+        job_succeeded(job_id)

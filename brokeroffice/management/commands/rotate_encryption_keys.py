@@ -1,0 +1,34 @@
+"""Re-encrypts every stored secret with the first key of FIELD_ENCRYPTION_KEYS.
+
+Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old one after it), run this command,
+then remove the old key.
+"""
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from brokeroffice.fields import DecryptionError, encrypted_fields
+
+BATCH_SIZE = 500
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every stored secret with the first key in FIELD_ENCRYPTION_KEYS."
+
+    def handle(self, *args, **options):
+        total = 0
+        for model, fields in encrypted_fields():
+            names = [field.name for field in fields]
+            rows = 0
+            pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
+            for start in range(0, len(pks), BATCH_SIZE):
+                with transaction.atomic():
+                    batch = list(model._default_manager.filter(pk__in=pks[start : start + BATCH_SIZE]).select_for_update().only("pk", *names))
+                    try:
+                        # Loading decrypted them with whichever key opens them; saving encrypts with the first.
+                        model._default_manager.bulk_update(batch, names)
+                    except DecryptionError as exc:
+                        raise CommandError(str(exc)) from exc
+                rows += len(batch)
+            self.stdout.write(f"{model._meta.label}: {rows} row(s), fields {', '.join(names)}")
+            total += rows
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the secrets of {total} row(s) with the first key."))

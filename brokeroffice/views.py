@@ -1,0 +1,58 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from brokeroffice import selectors
+from brokeroffice.health import health_report
+from brokeroffice.jobs import job_create, job_enqueue
+from brokeroffice.models import Job
+from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from brokeroffice.tasks import queue_selftest_task
+
+
+@role_required(VIEWER)
+def home(request):
+    return render(request, "home.html", {"recent_jobs": selectors.jobs_recent()[:10]})
+
+
+@role_required(VIEWER)
+def job_list(request):
+    state = request.GET.get("state") or None
+    page = Paginator(selectors.jobs_recent(state=state), 50).get_page(request.GET.get("page"))
+    return render(request, "jobs/list.html", {"page": page, "state": state, "states": Job.State.choices})
+
+
+@role_required(VIEWER)
+def job_detail(request, job_id):
+    job = get_object_or_404(Job, pk=job_id)
+    return render(request, "jobs/detail.html", {"job": job})
+
+
+@never_cache
+@role_required(VIEWER)
+def job_status(request, job_id):
+    job = get_object_or_404(Job, pk=job_id)
+    return JsonResponse(selectors.job_status(job))
+
+
+@require_POST
+@role_required(OPERATOR)
+def queue_selftest_start(request):
+    with transaction.atomic():
+        job = job_create(kind="queue_selftest", label="Queue self-test", requested_by=request.user)
+        job_enqueue(job=job, task=queue_selftest_task)
+    messages.info(request, "Self-test queued: a worker counts ten steps.")
+    return redirect("job-detail", job_id=job.pk)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=200 if report["ok"] else 503)
