@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["sandbox.testing"]
+
 ARTEFACTS = Path(__file__).resolve().parent / "test-artefacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -30,6 +32,29 @@ def worker(transactional_db):
 
     purge_queues()
     process = WorkerProcess().start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sandbox_settings(sandbox, settings):
+    """Points this process's KuCoin settings at the sandbox; returns the same as environment variables."""
+    from brokeroffice.sandbox_env import sandbox_environment
+
+    env = sandbox_environment({"urls": sandbox.urls, "broker": sandbox.broker})
+    for name, value in env.items():
+        setattr(settings, name, value)
+    return env
+
+
+@pytest.fixture
+def kucoin_worker(transactional_db, sandbox_settings):
+    """A real worker process whose KuCoin is the sandbox, with fresh rate-limit budgets."""
+    from brokeroffice.testing.worker import WorkerProcess, purge_queues, reset_rate_limits
+
+    purge_queues()
+    reset_rate_limits()
+    process = WorkerProcess(extra_env=sandbox_settings).start()
     yield process
     process.stop()
 

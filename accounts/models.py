@@ -1,9 +1,50 @@
-"""The broker and its customers' KuCoin accounts."""
+"""The broker and its customers' KuCoin accounts: sub-accounts, their API keys, balances, transfers,
+deposits, withdrawals and KYC submissions.
+
+Rows that stand for an action at KuCoin carry a state: `pending` is written before the task is queued
+(with the id that makes the action idempotent), and the task moves it on.
+"""
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from brokeroffice.fields import EncryptedTextField
+
+MONEY = {"max_digits": 36, "decimal_places": 18}
+
+
+class KuCoinErrorFields(models.Model):
+    """KuCoin's answer when an action failed: its code and message, shown on the page of the action."""
+
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def error_in_words(self) -> str:
+        if not self.error_message and not self.error_code:
+            return ""
+        return f"KuCoin {self.error_code}: {self.error_message}" if self.error_code else self.error_message
+
+
+class KuCoinAction(KuCoinErrorFields):
+    """A row that stands for an action at KuCoin, sent by a task.
+
+    `sent_at` says a request may have reached KuCoin (so a retry checks first); `lease_until` lets one task
+    execution at a time act on the row, without holding a database lock during the call.
+    """
+
+    sent_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 class BrokerProfile(models.Model):
@@ -27,6 +68,11 @@ class BrokerProfile(models.Model):
     sub_account_prefix = models.CharField(
         max_length=20, blank=True, help_text="Put before every new sub-account name (names are unique exchange-wide)."
     )
+    # The last connection check, for the dashboard.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_message = models.TextField(blank=True)
+    broker_uid = models.CharField(max_length=32, blank=True, help_text="The broker account's uid, learnt from KuCoin.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -34,3 +80,259 @@ class BrokerProfile(models.Model):
 
     def __str__(self) -> str:
         return self.broker_name or "Broker profile"
+
+
+class SubAccount(KuCoinAction):
+    """A customer's KuCoin sub-account, created by the broker. KuCoin cannot delete one: it is retired."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being created"
+        ACTIVE = "active", "Active"
+        FAILED = "failed", "Creation failed"
+        RETIRING = "retiring", "Being retired"
+        RETIRED = "retired", "Retired"
+
+    account_name = models.CharField(max_length=64, unique=True, help_text="Unique across all of KuCoin.")
+    uid = models.CharField(max_length=32, unique=True, null=True, blank=True, verbose_name="UID")
+    level = models.PositiveSmallIntegerField(default=0, help_text="VIP level.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    kucoin_created_at = models.DateTimeField(null=True, blank=True, verbose_name="created at KuCoin")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    balances_refreshed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "-id"], name="subaccount_state_id"),
+            models.Index(fields=["-kucoin_created_at"], name="subaccount_kucoin_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.account_name
+
+
+class SubAccountBalance(models.Model):
+    """One currency in one account type of a sub-account, as its own key last read it."""
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="balances")
+    account_type = models.CharField(max_length=20)
+    currency = models.CharField(max_length=20)
+    balance = models.DecimalField(**MONEY)
+    available = models.DecimalField(**MONEY)
+    holds = models.DecimalField(**MONEY)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account_type", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["sub_account", "account_type", "currency"], name="balance_unique_currency")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.balance} ({self.account_type})"
+
+
+class SubAccountApiKey(KuCoinAction):
+    """An API key of a sub-account. Its secret and passphrase are encrypted and shown once, at creation."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being created"
+        ACTIVE = "active", "Active"
+        UPDATING = "updating", "Being changed"
+        FAILED = "failed", "Failed"
+        DELETING = "deleting", "Being deleted"
+        DELETED = "deleted", "Deleted"
+
+    class Source(models.TextChoices):
+        CREATED = "created", "Created here"
+        IMPORTED = "imported", "Imported"
+        FOUND = "found", "Found at KuCoin (secret unknown)"
+
+    class Permission(models.TextChoices):
+        GENERAL = "General", "General"
+        SPOT = "Spot", "Spot"
+        FUTURES = "Futures", "Futures"
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="api_keys")
+    api_key = models.CharField(max_length=64, unique=True, null=True, blank=True, verbose_name="API key")
+    label = models.CharField(max_length=32)
+    permissions = models.JSONField(default=list)
+    ip_whitelist = models.JSONField(default=list, blank=True, help_text="As set here; KuCoin shows it masked.")
+    kucoin_ip_whitelist = models.JSONField(default=list, blank=True, help_text="As KuCoin last showed it (masked).")
+    api_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    secret = EncryptedTextField(blank=True)
+    passphrase = EncryptedTextField(blank=True)
+    secret_shown_at = models.DateTimeField(null=True, blank=True, help_text="When the creation page showed the secret.")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.CREATED)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    # A change waiting to be sent (label, permissions, whitelist), kept until KuCoin accepted it.
+    pending_change = models.JSONField(null=True, blank=True)
+    kucoin_created_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "sub-account API key"
+        indexes = [models.Index(fields=["sub_account", "state"], name="apikey_subaccount_state")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.api_key or 'pending'})"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret and self.passphrase)
+
+    @property
+    def credential_id(self) -> str:
+        return f"apikey:{self.pk}"
+
+
+class Transfer(KuCoinAction):
+    """Funds moved between the broker account and a sub-account. The clientOid is saved before sending."""
+
+    class Direction(models.TextChoices):
+        OUT = "OUT", "Broker → sub-account"
+        IN = "IN", "Sub-account → broker"
+
+    class AccountType(models.TextChoices):
+        MAIN = "MAIN", "Funding (MAIN)"
+        TRADE = "TRADE", "Spot (TRADE)"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        UNKNOWN = "unknown", "Sent, outcome being checked"
+        PROCESSING = "processing", "Processing at KuCoin"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED)
+
+    client_oid = models.CharField(max_length=64, unique=True, default=uuid.uuid4, editable=False, verbose_name="clientOid")
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="transfers")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**MONEY)
+    broker_account_type = models.CharField(max_length=10, choices=AccountType.choices, default=AccountType.MAIN)
+    sub_account_type = models.CharField(max_length=10, choices=AccountType.choices, default=AccountType.MAIN)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    kucoin_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True, verbose_name="KuCoin order id")
+    kucoin_status = models.CharField(max_length=20, blank=True)
+    failure_reason = models.TextField(blank=True)
+    purpose = models.CharField(max_length=100, blank=True, help_text="Why, e.g. 'retire' or 'payout'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["sub_account", "-id"], name="transfer_subaccount_id"),
+            models.Index(fields=["state"], name="transfer_open", condition=~Q(state__in=["succeeded", "failed"])),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.amount} {self.currency}"
+
+
+class Deposit(models.Model):
+    """A deposit into a sub-account, as KuCoin's ND deposit list reports it."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "PROCESSING", "Processing"
+        SUCCESS = "SUCCESS", "Credited"
+        FAILURE = "FAILURE", "Failed"
+
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="deposits")
+    uid = models.CharField(max_length=32, db_index=True, verbose_name="UID")
+    currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    hash = models.CharField(max_length=200, help_text="Transaction hash (wallet id for internal deposits).")
+    address = models.CharField(max_length=200, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    chain = models.CharField(max_length=50, blank=True)
+    is_inner = models.BooleanField(default=False)
+    wallet_tx_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=30)
+    remark = models.TextField(blank=True)
+    kucoin_created_at = models.DateTimeField(null=True, blank=True)
+    kucoin_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-kucoin_created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["uid", "currency", "hash"], name="deposit_unique_hash")]
+        indexes = [models.Index(fields=["sub_account", "-kucoin_created_at"], name="deposit_subaccount_created")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → {self.uid}"
+
+
+class Withdrawal(models.Model):
+    """A withdrawal of a sub-account, as KuCoin's ND withdrawal detail reports it."""
+
+    withdrawal_id = models.CharField(max_length=64, unique=True)
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="withdrawals")
+    uid = models.CharField(max_length=32, db_index=True, verbose_name="UID")
+    currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    chain = models.CharField(max_length=50, blank=True)
+    is_inner = models.BooleanField(default=False)
+    wallet_tx_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=30)
+    remark = models.TextField(blank=True)
+    kucoin_created_at = models.DateTimeField(null=True, blank=True)
+    kucoin_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-kucoin_created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} from {self.uid}"
+
+
+class KycSubmission(KuCoinAction):
+    """A sub-account's KYC sent through KuCoin's ND proxy. Personal data is encrypted, photos dropped once sent."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SUBMITTED = "submitted", "Sent to KuCoin"
+        FAILED = "failed", "Could not be sent"
+
+    class KycStatus(models.TextChoices):
+        NONE = "NONE", "Nothing submitted"
+        PROCESS = "PROCESS", "Under review"
+        PASS = "PASS", "Passed"
+        REJECT = "REJECT", "Rejected"
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="kyc_submissions")
+    identity_type = models.CharField(max_length=20)
+    issue_country = models.CharField(max_length=2)
+    personal_data = EncryptedTextField(help_text="Names, dates, document number and photos, as JSON.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    kyc_status = models.CharField(max_length=10, choices=KycStatus.choices, blank=True)
+    reject_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "KYC submission"
+
+    def __str__(self) -> str:
+        return f"KYC of {self.sub_account} ({self.kyc_status or self.state})"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from honcho.manager import Manager
 
+from brokeroffice.sandbox_env import sandbox_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -32,26 +34,6 @@ def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen, dict]:
         process.wait(timeout=10)
         raise SystemExit(f"The sandbox did not start (exit code {process.returncode}).")
     return process, json.loads(first_line)
-
-
-def sandbox_environment(info: dict) -> dict[str, str]:
-    urls, broker = info["urls"], info["broker"]
-    return {
-        "KUCOIN_SPOT_URL": urls["spot"],
-        "KUCOIN_FUTURES_URL": urls["futures"],
-        "KUCOIN_BROKER_URL": urls["broker"],
-        "KUCOIN_OAUTH_URL": urls["oauth"],
-        "KUCOIN_API_KEY": broker["api_key"],
-        "KUCOIN_API_SECRET": broker["api_secret"],
-        "KUCOIN_API_PASSPHRASE": broker["api_passphrase"],
-        "KUCOIN_KEY_VERSION": str(broker.get("key_version", "2")),
-        "KUCOIN_BROKER_NAME": broker["broker_name"],
-        "KUCOIN_BROKER_PARTNER": broker["partner"],
-        "KUCOIN_BROKER_KEY": broker["broker_key"],
-        "KUCOIN_FUTURES_PARTNER": broker.get("futures_partner", ""),
-        "KUCOIN_FUTURES_BROKER_KEY": broker.get("futures_broker_key", ""),
-        "SANDBOX_CONTROL_URL": info.get("control", ""),
-    }
 
 
 def manage(*args: str, env: dict[str, str]) -> None:

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from brokeroffice.calllog import acting_as
+from brokeroffice.kucoin_errors import error_in_words
 from brokeroffice.models import Job
 
 logger = logging.getLogger(__name__)
@@ -53,29 +55,44 @@ def job_failed(job_id: str, *, error: str) -> None:
     Job.objects.filter(pk=job_id).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
 
 
-class JobRun:
-    """Handed to a service by `job_run`: reports progress and, optionally, the outcome."""
+def job_start(*, kind: str, label: str, task, args: tuple = (), requested_by=None, requested_by_label: str = "") -> Job:
+    """Records a job and queues its task once committed: what views, schedules and admin actions call."""
+    with transaction.atomic():
+        job = job_create(kind=kind, label=label, requested_by=requested_by, requested_by_label=requested_by_label)
+        job_enqueue(job=job, task=task, args=args)
+    return job
 
-    def __init__(self, job_id: str) -> None:
+
+class JobRun:
+    """Handed to a service by `job_run`: reports progress and, optionally, the outcome.
+
+    `echo`, when given (the CLI), also receives every progress message.
+    """
+
+    def __init__(self, job_id: str, echo: Callable[[str], None] | None = None) -> None:
         self.job_id = job_id
         self.finished = False
+        self.echo = echo
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         job_progress(self.job_id, done=done, total=total, message=message)
+        if self.echo:
+            self.echo(message or (f"{done} of {total}" if total else f"{done}"))
 
     def succeed(self, message: str = "", result: Any = None) -> None:
         job_succeeded(self.job_id, message=message, result=result)
         self.finished = True
+        if self.echo and message:
+            self.echo(message)
 
 
 def describe_error(exc: BaseException) -> str:
     """An error in words for staff. KuCoin errors carry their own code and message."""
-    text = str(exc) or exc.__class__.__name__
-    return text[:2000]
+    return error_in_words(exc)[:2000]
 
 
 @contextmanager
-def job_run(job_id: str) -> Iterator[JobRun]:
+def job_run(job_id: str, *, echo: Callable[[str], None] | None = None) -> Iterator[JobRun]:
     """Marks the job running for the body, then succeeded, or failed with the error in words.
 
     A Celery retry leaves the job running (the next attempt continues it).
@@ -83,9 +100,11 @@ def job_run(job_id: str) -> Iterator[JobRun]:
     Job.objects.filter(pk=job_id).update(
         state=Job.State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
     )
-    run = JobRun(job_id)
+    actor = Job.objects.filter(pk=job_id).values_list("requested_by_label", flat=True).first() or "job"
+    run = JobRun(job_id, echo)
     try:
-        yield run
+        with acting_as(actor, job_id):
+            yield run
     except Retry:
         raise
     except Exception as exc:

@@ -54,3 +54,37 @@ class Job(models.Model):
         if not self.progress_total:
             return 100 if self.state == self.State.SUCCEEDED else None
         return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class KuCoinCall(models.Model):
+    """One request to KuCoin, as the client's hook reported it. Never holds a secret or a token."""
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=150, blank=True, help_text="The staff user, schedule or command that caused it.")
+    credential = models.CharField(max_length=64, blank=True, help_text="Which stored credential signed it, by id.")
+    method = models.CharField(max_length=8)
+    family = models.CharField(max_length=10, help_text="spot, futures, broker or oauth.")
+    path = models.CharField(max_length=300)
+    weight = models.PositiveSmallIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    code = models.CharField(max_length=20, blank=True, help_text="KuCoin's code; 200000 is success.")
+    latency_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=100, blank=True, help_text="The client's error class, when the call failed.")
+    job_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "KuCoin call"
+        indexes = [
+            models.Index(fields=["code", "-id"], name="call_code_id"),
+            models.Index(fields=["family", "-id"], name="call_family_id"),
+            models.Index(fields=["credential", "-id"], name="call_credential_id"),
+            models.Index(fields=["actor", "-id"], name="call_actor_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.code or self.http_status}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.code in ("200000", "200") or (not self.code and self.http_status == 200)

@@ -115,3 +115,18 @@ class WorkerProcess:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def reset_rate_limits() -> None:
+    """Budgets in Redis outlive a test (and a sandbox reset); each test starts with full ones."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter("kucoin:rl*"):
+            client.delete(key)
+    from brokeroffice.kucoin_clients import _rate_limiter
+
+    _rate_limiter.cache_clear()

@@ -1,0 +1,145 @@
+"""Sub-accounts: create (idempotent by name), sync from KuCoin, retire."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.broker import sub_account_prefix
+from accounts.clients import broker_client
+from accounts.models import SubAccount
+from accounts.validation import validate_sub_account_name
+from brokeroffice.jobs import JobRun, job_create, job_enqueue
+from brokeroffice.kucoin_errors import error_code
+from brokeroffice.leases import leased
+from brokeroffice.models import Job
+from kucoin import KuCoinClient
+from kucoin.errors import BadRequestError
+from kucoin.models import SubAccount as KuCoinSubAccount
+
+SYNC_PAGE_SIZE = 100
+
+
+def sub_account_full_name(name: str) -> str:
+    prefix = sub_account_prefix()
+    return name if prefix and name.startswith(prefix) else f"{prefix}{name}"
+
+
+def subaccount_create(*, name: str, requested_by=None) -> tuple[SubAccount, Job]:
+    """Records the intent (the name is the idempotency key) and queues its creation at KuCoin."""
+    from accounts.tasks import subaccount_create_task
+
+    full_name = sub_account_full_name(name.strip())
+    validate_sub_account_name(full_name)
+    with transaction.atomic():
+        if SubAccount.objects.filter(account_name=full_name).exists():
+            raise ValidationError(f"A sub-account named “{full_name}” already exists.")
+        sub_account = SubAccount.objects.create(account_name=full_name, requested_by=requested_by)
+        job = job_create(kind="subaccount_create", label=f"Create sub-account {full_name}", requested_by=requested_by)
+        job_enqueue(job=job, task=subaccount_create_task, args=(sub_account.pk,))
+    return sub_account, job
+
+
+def find_sub_account_by_name(client: KuCoinClient, name: str) -> KuCoinSubAccount | None:
+    """KuCoin cannot filter by name: read the first page, then from the last page back (new ones are last)."""
+    first = client.broker.get_sub_accounts(page=1, page_size=SYNC_PAGE_SIZE)
+    for item in first.items:
+        if item.account_name == name:
+            return item
+    for page in range(first.total_page, 1, -1):
+        for item in client.broker.get_sub_accounts(page=page, page_size=SYNC_PAGE_SIZE).items:
+            if item.account_name == name:
+                return item
+    return None
+
+
+def _mark_active(sub_account: SubAccount, found: KuCoinSubAccount) -> None:
+    sub_account.uid = found.uid
+    sub_account.level = found.level
+    sub_account.kucoin_created_at = found.created_at
+    sub_account.state = SubAccount.State.ACTIVE
+    sub_account.error_code = sub_account.error_message = ""
+    sub_account.synced_at = timezone.now()
+    sub_account.save()
+
+
+def subaccount_create_send(*, sub_account_id: int, run: JobRun) -> SubAccount:
+    """Creates the sub-account at KuCoin. After an unknown outcome, the name is looked up first."""
+    with leased(SubAccount, sub_account_id):
+        sub_account = SubAccount.objects.get(pk=sub_account_id)
+        if sub_account.state != SubAccount.State.PENDING:
+            run.succeed(f"{sub_account.account_name} is already {sub_account.get_state_display().lower()}.")
+            return sub_account
+        client = broker_client()
+        if sub_account.sent_at:
+            run.progress(0, 1, "Checking whether an earlier attempt created it")
+            found = find_sub_account_by_name(client, sub_account.account_name)
+            if found:
+                _mark_active(sub_account, found)
+                run.succeed(f"{sub_account.account_name} exists at KuCoin with UID {found.uid}.")
+                return sub_account
+        SubAccount.objects.filter(pk=sub_account_id).update(sent_at=timezone.now())
+        try:
+            created = client.broker.add_sub_account(sub_account.account_name)
+        except BadRequestError as exc:
+            SubAccount.objects.filter(pk=sub_account_id).update(
+                state=SubAccount.State.FAILED, error_code=error_code(exc), error_message=exc.msg
+            )
+            raise
+        _mark_active(sub_account, created)
+        run.succeed(f"Created {sub_account.account_name} with UID {created.uid}.")
+        return sub_account
+
+
+def subaccount_create_retry(*, sub_account: SubAccount, requested_by=None) -> Job:
+    """Queues a failed or stuck creation again (the name is looked up before anything is resent)."""
+    from accounts.tasks import subaccount_create_task
+
+    with transaction.atomic():
+        SubAccount.objects.filter(pk=sub_account.pk).update(state=SubAccount.State.PENDING, error_code="", error_message="")
+        job = job_create(kind="subaccount_create", label=f"Create sub-account {sub_account.account_name} (again)",
+                         requested_by=requested_by)
+        job_enqueue(job=job, task=subaccount_create_task, args=(sub_account.pk,))
+    return job
+
+
+def _upsert_page(items: list[KuCoinSubAccount], synced_at) -> int:
+    """Writes one page of KuCoin's sub-accounts in two queries, whatever its size."""
+    by_name = {item.account_name: item for item in items}
+    # Rows created here whose answer was lost: match them by name, then treat them as known.
+    waiting = list(SubAccount.objects.filter(account_name__in=by_name, uid__isnull=True))
+    for row in waiting:
+        found = by_name[row.account_name]
+        row.uid, row.level, row.kucoin_created_at = found.uid, found.level, found.created_at
+        row.state, row.synced_at = SubAccount.State.ACTIVE, synced_at
+    if waiting:
+        SubAccount.objects.bulk_update(waiting, ["uid", "level", "kucoin_created_at", "state", "synced_at"])
+    matched = {row.account_name for row in waiting}
+    rows = [
+        SubAccount(account_name=item.account_name, uid=item.uid, level=item.level, kucoin_created_at=item.created_at,
+                   state=SubAccount.State.ACTIVE, synced_at=synced_at)
+        for item in items
+        if item.account_name not in matched
+    ]
+    SubAccount.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["uid"], update_fields=["account_name", "level", "kucoin_created_at", "synced_at"]
+    )
+    return len(items)
+
+
+def subaccounts_sync(*, run: JobRun) -> int:
+    """Reads every page of the broker's sub-accounts from KuCoin and upserts them in bulk."""
+    client = broker_client()
+    synced_at = timezone.now()
+    page_number, done = 1, 0
+    while True:
+        page = client.broker.get_sub_accounts(page=page_number, page_size=SYNC_PAGE_SIZE)
+        with transaction.atomic():
+            done += _upsert_page(page.items, synced_at)
+        run.progress(done, page.total_num, f"{done} of {page.total_num} sub-accounts")
+        if not page.items or page_number >= page.total_page:
+            break
+        page_number += 1
+    run.succeed(f"Synced {done} sub-accounts from KuCoin.", {"count": done})
+    return done
+

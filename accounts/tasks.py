@@ -1,0 +1,109 @@
+"""Celery tasks of the accounts app: each loads ids, calls one service inside its job, and retries on
+transient KuCoin failures. No business logic here."""
+from celery import shared_task
+
+from accounts.services import apikeys, balances, broker, funding, kyc, retire, subaccounts, transfers
+from brokeroffice.jobs import job_run
+from brokeroffice.tasking import retrying
+
+
+@shared_task(bind=True, name="accounts.subaccount_create")
+def subaccount_create_task(self, job_id: str, sub_account_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        subaccounts.subaccount_create_send(sub_account_id=sub_account_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.subaccounts_sync")
+def subaccounts_sync_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        subaccounts.subaccounts_sync(run=run)
+
+
+@shared_task(bind=True, name="accounts.subaccount_retire")
+def subaccount_retire_task(self, job_id: str, sub_account_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        retire.subaccount_retire_execute(sub_account_id=sub_account_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.apikey_create")
+def apikey_create_task(self, job_id: str, key_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        apikeys.apikey_create_send(key_id=key_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.apikey_update")
+def apikey_update_task(self, job_id: str, key_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        apikeys.apikey_update_send(key_id=key_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.apikey_delete")
+def apikey_delete_task(self, job_id: str, key_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        apikeys.apikey_delete_send(key_id=key_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.apikey_import")
+def apikey_import_task(self, job_id: str, key_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        apikeys.apikey_import_verify(key_id=key_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.apikeys_sync")
+def apikeys_sync_task(self, job_id: str, uid: str | None = None) -> None:
+    with job_run(job_id) as run, retrying(self):
+        apikeys.apikeys_sync(run=run, uid=uid)
+
+
+@shared_task(bind=True, name="accounts.balances_refresh")
+def balances_refresh_task(self, job_id: str, sub_account_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        balances.balances_refresh_one(sub_account_id=sub_account_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.balances_refresh_all")
+def balances_refresh_all_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        balances.balances_refresh_all(run=run)
+
+
+@shared_task(bind=True, name="accounts.transfer_send")
+def transfer_send_task(self, job_id: str, transfer_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        transfers.transfer_send(transfer_id=transfer_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.transfers_sync")
+def transfers_sync_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        transfers.transfers_sync(run=run)
+
+
+@shared_task(bind=True, name="accounts.deposits_sync")
+def deposits_sync_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        funding.deposits_sync(run=run)
+
+
+@shared_task(bind=True, name="accounts.withdrawals_sync")
+def withdrawals_sync_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        funding.withdrawals_sync(run=run)
+
+
+@shared_task(bind=True, name="accounts.kyc_submit")
+def kyc_submit_task(self, job_id: str, submission_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        kyc.kyc_submit_send(submission_id=submission_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.kyc_status_sync")
+def kyc_status_sync_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        kyc.kyc_status_sync(run=run)
+
+
+@shared_task(bind=True, name="accounts.broker_check")
+def broker_check_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        broker.broker_check(run=run)

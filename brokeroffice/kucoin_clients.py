@@ -1,0 +1,62 @@
+"""Builds `kucoin/` clients from configuration and stored credentials, with the shared rate limiter and
+the call log wired in. Only services and tasks use these: a view never calls KuCoin."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from brokeroffice.calllog import record_kucoin_call
+from kucoin import Credentials, Hosts, KuCoinClient, PartnerCredentials
+from kucoin.oauth import OAuthClient
+from kucoin.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+
+
+def kucoin_hosts() -> Hosts:
+    return Hosts(
+        spot=settings.KUCOIN_SPOT_URL,
+        futures=settings.KUCOIN_FUTURES_URL,
+        broker=settings.KUCOIN_BROKER_URL,
+        oauth=settings.KUCOIN_OAUTH_URL,
+    )
+
+
+@lru_cache(maxsize=1)
+def _rate_limiter(redis_url: str) -> RateLimiter:
+    if redis_url:
+        import redis
+
+        # Shared by every worker process and machine, so each account stays under its quota.
+        return RedisRateLimiter(redis.Redis.from_url(redis_url))
+    return InProcessRateLimiter()
+
+
+def rate_limiter() -> RateLimiter:
+    return _rate_limiter(settings.REDIS_URL)
+
+
+def make_client(
+    credentials: Credentials,
+    *,
+    spot_partner: PartnerCredentials | None = None,
+    futures_partner: PartnerCredentials | None = None,
+) -> KuCoinClient:
+    return KuCoinClient(
+        credentials,
+        hosts=kucoin_hosts(),
+        spot_partner=spot_partner,
+        futures_partner=futures_partner,
+        rate_limiter=rate_limiter(),
+        on_request=record_kucoin_call,
+    )
+
+
+def make_public_client() -> KuCoinClient:
+    """For calls that need no key (server time)."""
+    return KuCoinClient(None, hosts=kucoin_hosts(), rate_limiter=rate_limiter(), on_request=record_kucoin_call)
+
+
+def make_oauth_client(*, client_id: str, client_secret: str | None = None, **paths: str) -> OAuthClient:
+    return OAuthClient(
+        settings.KUCOIN_OAUTH_URL, client_id, client_secret=client_secret, on_request=record_kucoin_call, **paths
+    )
