@@ -33,4 +33,4 @@ bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf var/test-queue var/test-db.sqlite3* test-artefacts
+	rm -rf var/test-queue-* var/test-db-*.sqlite3* test-artefacts

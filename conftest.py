@@ -26,17 +26,6 @@ def make_staff(db, django_user_model):
 
 
 @pytest.fixture
-def worker(transactional_db):
-    """A real Celery worker process on the real queue (Redis or the embedded one), using the test database."""
-    from brokeroffice.testing.worker import WorkerProcess, purge_queues
-
-    purge_queues()
-    process = WorkerProcess().start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
 def sandbox_settings(sandbox, settings):
     """Points this process's KuCoin settings at the sandbox; returns the same as environment variables."""
     from brokeroffice.sandbox_env import sandbox_environment
@@ -47,14 +36,70 @@ def sandbox_settings(sandbox, settings):
     return env
 
 
-@pytest.fixture
-def kucoin_worker(transactional_db, sandbox_settings):
-    """A real worker process whose KuCoin is the sandbox, with fresh rate-limit budgets."""
-    from brokeroffice.testing.worker import WorkerProcess, purge_queues, reset_rate_limits
+class Workers:
+    """The worker processes of the session. One shared worker serves most tests (starting one takes
+    seconds); a test that needs a worker of its own (fresh memory, or one to kill) stops the shared one
+    first, because two workers on one queue would share its tasks. Tasks of a finished test cannot act in
+    the next one: the queue is purged between tests and their jobs are gone (JobGone)."""
+
+    def __init__(self, sandbox_server, django_db_blocker):
+        from brokeroffice.sandbox_env import sandbox_environment
+        from sandbox.testing import SandboxHandle
+
+        handle = SandboxHandle(sandbox_server)  # the seeded broker's credentials stay the same across resets
+        self.env = sandbox_environment({"urls": handle.urls, "broker": handle.broker})
+        self.blocker = django_db_blocker
+        self.shared_process = None
+
+    def start(self):
+        from brokeroffice.testing.worker import WorkerProcess
+
+        with self.blocker.unblock():
+            return WorkerProcess(extra_env=self.env).start()
+
+    def shared(self):
+        if self.shared_process is None or self.shared_process.process.poll() is not None:
+            self.shared_process = self.start()
+        return self.shared_process
+
+    def stop_shared(self):
+        if self.shared_process is not None:
+            self.shared_process.stop()
+            self.shared_process = None
+
+
+@pytest.fixture(scope="session")
+def workers(django_db_setup, django_db_blocker, sandbox_server):
+    pool = Workers(sandbox_server, django_db_blocker)
+    yield pool
+    pool.stop_shared()
+
+
+def _fresh_queue_and_budgets():
+    from brokeroffice.testing.worker import purge_queues, reset_rate_limits
 
     purge_queues()
     reset_rate_limits()
-    process = WorkerProcess(extra_env=sandbox_settings).start()
+
+
+@pytest.fixture
+def kucoin_worker(transactional_db, sandbox_settings, workers):
+    """A real worker process (the session's shared one) whose KuCoin is the sandbox."""
+    _fresh_queue_and_budgets()
+    return workers.shared()
+
+
+@pytest.fixture
+def worker(kucoin_worker):
+    return kucoin_worker
+
+
+@pytest.fixture
+def fresh_kucoin_worker(transactional_db, sandbox_settings, workers):
+    """A worker of the test's own, for tests that need its memory fresh (rate limits) or kill it."""
+    workers.stop_shared()
+    _fresh_queue_and_budgets()
+    process = workers.start()
     yield process
     process.stop()
 
@@ -81,3 +126,13 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The run's own queue folder goes with it."""
+    import shutil
+
+    from django.conf import settings
+
+    if settings.configured and not settings.REDIS_URL:
+        shutil.rmtree(settings.CELERY_QUEUE_DIR, ignore_errors=True)

@@ -63,6 +63,10 @@ def job_start(*, kind: str, label: str, task, args: tuple = (), requested_by=Non
     return job
 
 
+class JobGone(Exception):
+    """The job a task was queued for was deleted: the task must not act."""
+
+
 class JobRun:
     """Handed to a service by `job_run`: reports progress and, optionally, the outcome.
 
@@ -97,9 +101,11 @@ def job_run(job_id: str, *, echo: Callable[[str], None] | None = None) -> Iterat
 
     A Celery retry leaves the job running (the next attempt continues it).
     """
-    Job.objects.filter(pk=job_id).update(
+    started = Job.objects.filter(pk=job_id).update(
         state=Job.State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
     )
+    if not started:
+        raise JobGone(f"Job {job_id} no longer exists; its task does nothing.")
     actor = Job.objects.filter(pk=job_id).values_list("requested_by_label", flat=True).first() or "job"
     run = JobRun(job_id, echo)
     try:

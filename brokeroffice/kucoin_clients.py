@@ -7,7 +7,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from brokeroffice.calllog import record_kucoin_call
-from kucoin import Credentials, Hosts, KuCoinClient, PartnerCredentials
+from kucoin import Credentials, Hosts, KuCoinClient, PartnerCredentials, ServerClock
 from kucoin.oauth import OAuthClient
 from kucoin.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -35,6 +35,16 @@ def rate_limiter() -> RateLimiter:
     return _rate_limiter(settings.REDIS_URL)
 
 
+@lru_cache(maxsize=4)
+def _server_clock(spot_url: str) -> ServerClock:
+    return ServerClock()
+
+
+def server_clock() -> ServerClock:
+    """One offset to KuCoin's clock per process, learnt once and shared by every client."""
+    return _server_clock(settings.KUCOIN_SPOT_URL)
+
+
 def make_client(
     credentials: Credentials,
     *,
@@ -48,12 +58,14 @@ def make_client(
         futures_partner=futures_partner,
         rate_limiter=rate_limiter(),
         on_request=record_kucoin_call,
+        clock=server_clock(),
     )
 
 
 def make_public_client() -> KuCoinClient:
     """For calls that need no key (server time)."""
-    return KuCoinClient(None, hosts=kucoin_hosts(), rate_limiter=rate_limiter(), on_request=record_kucoin_call)
+    return KuCoinClient(None, hosts=kucoin_hosts(), rate_limiter=rate_limiter(), on_request=record_kucoin_call,
+                        clock=server_clock())
 
 
 def make_oauth_client(*, client_id: str, client_secret: str | None = None, **paths: str) -> OAuthClient:

@@ -235,6 +235,8 @@ KUCOIN_BROKER_PARTNER = env.str("KUCOIN_BROKER_PARTNER", default="")
 KUCOIN_BROKER_KEY = env.str("KUCOIN_BROKER_KEY", default="")
 KUCOIN_FUTURES_PARTNER = env.str("KUCOIN_FUTURES_PARTNER", default="")
 KUCOIN_FUTURES_BROKER_KEY = env.str("KUCOIN_FUTURES_BROKER_KEY", default="")
+# How long the record of every KuCoin call is kept (a daily schedule deletes older ones).
+CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=90)
 # Whether /healthz also asks the KuCoin hosts if they answer.
 HEALTHZ_CHECK_KUCOIN = env.bool("HEALTHZ_CHECK_KUCOIN", default=False)
 

@@ -1,10 +1,27 @@
 from celery import shared_task
+from django.conf import settings
 
 from brokeroffice import services
-from brokeroffice.jobs import job_run
+from brokeroffice.calllog import calls_purge
+from brokeroffice.jobs import job_run, job_start
 
 
 @shared_task(name="brokeroffice.queue_selftest")
 def queue_selftest_task(job_id: str, steps: int = 10, step_seconds: float = 0.2) -> None:
     with job_run(job_id) as run:
         services.queue_selftest(steps=steps, step_seconds=step_seconds, run=run)
+
+
+@shared_task(name="brokeroffice.scheduled_job")
+def scheduled_job_task(task_name: str, label: str) -> str:
+    """What a beat schedule runs: records a job for `task_name` as asked by the schedule, and queues it."""
+    from celery import current_app
+
+    job = job_start(kind=task_name.rsplit(".", 1)[-1], label=label, task=current_app.tasks[task_name],
+                    requested_by_label=f"schedule: {label}")
+    return str(job.pk)
+
+
+@shared_task(name="brokeroffice.calls_purge")
+def calls_purge_task() -> int:
+    return calls_purge(older_than_days=settings.CALL_LOG_RETENTION_DAYS)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from brokeroffice import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/status/", views.job_status, name="job-status"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls", namespace="accounts")),
 ]

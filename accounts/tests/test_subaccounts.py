@@ -6,17 +6,11 @@ from accounts.services.subaccounts import subaccount_create
 from accounts.tests.sandbox_state import sub_accounts
 from brokeroffice.jobs import job_start
 from brokeroffice.models import Job
-from brokeroffice.testing.waiting import wait_until
 
 pytestmark = pytest.mark.worker
 
 
-def finished(job: Job) -> Job:
-    return wait_until(lambda: Job.objects.filter(pk=job.pk, state__in=Job.FINISHED_STATES).first(), timeout=60,
-                      what=f"job {job.label}")
-
-
-def test_create_gives_one_sub_account_at_kucoin_with_the_uid_stored(kucoin_worker, sandbox):
+def test_create_gives_one_sub_account_at_kucoin_with_the_uid_stored(kucoin_worker, sandbox, finished):
     sub_account, job = subaccount_create(name="alice-0001")
     assert finished(job).state == Job.State.SUCCEEDED, Job.objects.get(pk=job.pk).error
 
@@ -26,7 +20,7 @@ def test_create_gives_one_sub_account_at_kucoin_with_the_uid_stored(kucoin_worke
     assert at_kucoin[sub_account.uid] == "alice-0001"
 
 
-def test_a_lost_answer_still_leaves_exactly_one_sub_account(kucoin_worker, sandbox):
+def test_a_lost_answer_still_leaves_exactly_one_sub_account(kucoin_worker, sandbox, finished):
     sandbox.set_fault("drop_after", count=1, path="/api/v1/broker/nd/account", method="POST")
     sub_account, job = subaccount_create(name="bob-0002")
     assert finished(job).state == Job.State.SUCCEEDED, Job.objects.get(pk=job.pk).error
@@ -36,7 +30,7 @@ def test_a_lost_answer_still_leaves_exactly_one_sub_account(kucoin_worker, sandb
     assert named == [sub_account.uid]
 
 
-def test_a_name_kucoin_refuses_fails_with_its_code_and_message(kucoin_worker, sandbox):
+def test_a_name_kucoin_refuses_fails_with_its_code_and_message(kucoin_worker, sandbox, finished):
     taken = next(iter(sub_accounts(sandbox.dump()).values()))
     SubAccount.objects.filter(account_name=taken).delete()
     sub_account, job = subaccount_create(name=taken)
@@ -49,7 +43,7 @@ def test_a_name_kucoin_refuses_fails_with_its_code_and_message(kucoin_worker, sa
     assert "400100" in job.error
 
 
-def test_sync_stores_every_sub_account_kucoin_has(kucoin_worker, sandbox):
+def test_sync_stores_every_sub_account_kucoin_has(kucoin_worker, sandbox, finished):
     from accounts.tasks import subaccounts_sync_task
 
     job = finished(job_start(kind="subaccounts_sync", label="Sync", task=subaccounts_sync_task))

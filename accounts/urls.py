@@ -1,0 +1,33 @@
+from django.urls import path
+
+from accounts.views import apikeys, broker, calllog, funding, kyc, subaccounts, transfers
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("subaccounts/", subaccounts.subaccount_list, name="subaccount-list"),
+    path("subaccounts/new/", subaccounts.subaccount_create_view, name="subaccount-create"),
+    path("subaccounts/sync/", subaccounts.subaccounts_sync_view, name="subaccount-sync"),
+    path("subaccounts/<int:pk>/", subaccounts.subaccount_detail, name="subaccount-detail"),
+    path("subaccounts/<int:pk>/retry/", subaccounts.subaccount_retry_view, name="subaccount-retry"),
+    path("subaccounts/<int:pk>/retire/", subaccounts.subaccount_retire_view, name="subaccount-retire"),
+    path("subaccounts/<int:pk>/balances/refresh/", subaccounts.balances_refresh_view, name="balances-refresh"),
+    path("subaccounts/<int:pk>/keys/new/", apikeys.apikey_create_view, name="apikey-create"),
+    path("subaccounts/<int:pk>/keys/import/", apikeys.apikey_import_view, name="apikey-import"),
+    path("subaccounts/<int:pk>/keys/sync/", apikeys.apikeys_sync_view, name="apikey-sync"),
+    path("subaccounts/<int:pk>/transfers/new/", transfers.transfer_create_view, name="transfer-create"),
+    path("subaccounts/<int:pk>/kyc/new/", kyc.kyc_submit_view, name="kyc-submit"),
+    path("subaccounts/<int:pk>/kyc/check/", kyc.kyc_status_sync_view, name="kyc-check"),
+    path("keys/<int:pk>/", apikeys.apikey_detail, name="apikey-detail"),
+    path("keys/<int:pk>/edit/", apikeys.apikey_edit_view, name="apikey-edit"),
+    path("keys/<int:pk>/delete/", apikeys.apikey_delete_view, name="apikey-delete"),
+    path("transfers/", transfers.transfer_list, name="transfer-list"),
+    path("transfers/sync/", transfers.transfers_sync_view, name="transfer-sync"),
+    path("transfers/<int:pk>/retry/", transfers.transfer_retry_view, name="transfer-retry"),
+    path("deposits/", funding.deposit_list, name="deposit-list"),
+    path("deposits/sync/", funding.deposits_sync_view, name="deposit-sync"),
+    path("withdrawals/sync/", funding.withdrawals_sync_view, name="withdrawal-sync"),
+    path("calls/", calllog.calllog_list, name="calllog-list"),
+    path("broker/", broker.broker_profile_view, name="broker-profile"),
+    path("broker/check/", broker.broker_check_view, name="broker-check"),
+]
