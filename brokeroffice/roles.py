@@ -32,9 +32,14 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
         return None
     if user.is_superuser:
         return BROKER_ADMIN
+    # Asked many times per page (navigation, buttons, the view's own check): read the groups once per user object.
+    cached = getattr(user, "_broker_role", False)
+    if cached is not False:
+        return cached
     names = {group.name for group in user.groups.all()}
     held = [role for role in ROLES if role in names]
-    return held[-1] if held else None
+    user._broker_role = held[-1] if held else None
+    return user._broker_role
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:

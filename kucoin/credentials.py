@@ -44,6 +44,10 @@ class PartnerCredentials:
     partner: str
     broker_key: str = field(repr=False)
     broker_name: str
+    # KC-API-PARTNER-VERIFY: true makes KuCoin refuse a wrong partner signature (400201) instead of
+    # silently leaving the order untagged. KuCoin recommends it always; False exists only to reproduce
+    # a set-up that forgot it (the broker set-up check and its tests).
+    verify: bool = True
 
     def __post_init__(self) -> None:
         # All four broker headers or none: a partial set is refused up front.

@@ -114,7 +114,8 @@ class Signer:
             headers["KC-API-PARTNER"] = partner.partner
             headers["KC-API-PARTNER-SIGN"] = self._broker_mac.b64(timestamp_ms.encode("ascii") + self._partner_tail)
             headers["KC-BROKER-NAME"] = partner.broker_name
-            headers["KC-API-PARTNER-VERIFY"] = "true"
+            if partner.verify:
+                headers["KC-API-PARTNER-VERIFY"] = "true"
         return headers
 
 

@@ -75,7 +75,6 @@ def test_the_broker_check_reports_the_connection(kucoin_worker, sandbox, finishe
 
 
 def test_a_wrong_broker_key_is_named_plainly(kucoin_worker, sandbox, finished, settings):
-    from accounts.tasks import broker_check_task
 
     # The worker reads the broker identity from the profile when the environment gives none:
     # it is given one here, so a wrong broker key goes in through the environment of a fresh check.

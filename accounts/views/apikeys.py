@@ -11,7 +11,7 @@ from accounts.forms import ApiKeyForm, ApiKeyImportForm, ConfirmByTypingForm
 from accounts.models import SubAccount, SubAccountApiKey
 from accounts.services.apikeys import apikey_create, apikey_delete, apikey_import, apikey_reveal_once, apikey_update
 from accounts.tasks import apikeys_sync_task
-from accounts.views.common import add_service_error, groups_once, job_in_request, redirect_to_job
+from accounts.views.common import add_service_error, job_in_request, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 
@@ -20,7 +20,6 @@ def _key(pk: int) -> SubAccountApiKey:
     return get_object_or_404(SubAccountApiKey.objects.select_related("sub_account"), pk=pk)
 
 
-@groups_once
 @role_required(OPERATOR)
 def apikey_create_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -38,7 +37,6 @@ def apikey_create_view(request, pk: int):
 
 
 @never_cache  # the one response that may carry the secret must not be kept by any cache
-@groups_once
 @role_required(VIEWER)
 def apikey_detail(request, pk: int):
     key = _key(pk)
@@ -54,7 +52,6 @@ def apikey_detail(request, pk: int):
     return render(request, "accounts/apikey_detail.html", context)
 
 
-@groups_once
 @role_required(OPERATOR)
 def apikey_edit_view(request, pk: int):
     key = _key(pk)
@@ -70,7 +67,6 @@ def apikey_edit_view(request, pk: int):
     return render(request, "accounts/apikey_form.html", context, status=400 if form.errors else 200)
 
 
-@groups_once
 @role_required(OPERATOR)
 def apikey_delete_view(request, pk: int):
     key = _key(pk)
@@ -85,7 +81,6 @@ def apikey_delete_view(request, pk: int):
                   status=400 if form.errors else 200)
 
 
-@groups_once
 @role_required(OPERATOR)
 def apikey_import_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -103,7 +98,6 @@ def apikey_import_view(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def apikeys_sync_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.broker import broker_profile, credentials_from_environment
 from accounts.tasks import broker_check_task
-from accounts.views.common import groups_once, job_in_request, redirect_to_job
+from accounts.views.common import job_in_request, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import BROKER_ADMIN, role_required
 
@@ -26,7 +26,6 @@ def _identity(profile) -> dict:
             "has_api_secret": bool(profile.api_secret and profile.api_passphrase)}
 
 
-@groups_once
 @role_required(BROKER_ADMIN)
 def broker_profile_view(request):
     profile = broker_profile()
@@ -35,7 +34,6 @@ def broker_profile_view(request):
 
 
 @require_POST
-@groups_once
 @role_required(BROKER_ADMIN)
 def broker_check_view(request):
     job = job_start(kind="broker_check", label="Check the connection to KuCoin", task=broker_check_task,

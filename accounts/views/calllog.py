@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.shortcuts import render
 
 from accounts.forms import CallLogFilterForm
-from accounts.views.common import groups_once, keyset_page
+from accounts.views.common import keyset_page
 from brokeroffice.models import KuCoinCall
 from brokeroffice.roles import VIEWER, role_required
 
@@ -13,7 +13,6 @@ from brokeroffice.roles import VIEWER, role_required
 SUCCESS = Q(code__in=["200000", "200"]) | Q(code="", http_status=200)
 
 
-@groups_once
 @role_required(VIEWER)
 def calllog_list(request):
     filters = CallLogFilterForm(request.GET or None)

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from functools import wraps
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
 
@@ -79,16 +78,3 @@ def keyset_page(request, queryset: QuerySet, size: int = PAGE_SIZE) -> KeysetPag
 def keyset_page_first(queryset: QuerySet, size: int = PAGE_SIZE) -> KeysetPage:
     rows = list(queryset.order_by("-pk")[: size + 1])
     return KeysetPage(rows[:size], older_cursor=rows[size - 1].pk if len(rows) > size else None)
-
-
-def groups_once(view):
-    """Loads the user's groups once per request: the role checks of the decorator, the navigation and the
-    page's buttons each ask `user.groups.all()`, which would otherwise be one query each (about 14)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.is_authenticated:
-            prefetch_related_objects([request.user], "groups")
-        return view(request, *args, **kwargs)
-
-    return wrapper

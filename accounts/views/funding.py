@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import DepositFilterForm
 from accounts.models import Deposit, Withdrawal
 from accounts.tasks import deposits_sync_task, withdrawals_sync_task
-from accounts.views.common import PAGE_SIZE, groups_once, job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import PAGE_SIZE, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 
@@ -25,7 +25,6 @@ def _filtered(queryset, filters: DepositFilterForm):
     return queryset
 
 
-@groups_once
 @role_required(VIEWER)
 def deposit_list(request):
     filters = DepositFilterForm(request.GET or None)
@@ -37,7 +36,6 @@ def deposit_list(request):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def deposits_sync_view(request):
     job = job_start(kind="deposits_sync", label="Sync deposits from KuCoin", task=deposits_sync_task,
@@ -46,7 +44,6 @@ def deposits_sync_view(request):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def withdrawals_sync_view(request):
     job = job_start(kind="withdrawals_sync", label="Sync open withdrawals from KuCoin", task=withdrawals_sync_task,

@@ -10,12 +10,11 @@ from accounts.forms import KycForm
 from accounts.models import SubAccount
 from accounts.services.kyc import kyc_submit
 from accounts.tasks import kyc_status_sync_task
-from accounts.views.common import add_service_error, groups_once, redirect_to_job
+from accounts.views.common import add_service_error, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, role_required
 
 
-@groups_once
 @role_required(OPERATOR)
 def kyc_submit_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -36,7 +35,6 @@ def kyc_submit_view(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def kyc_status_sync_view(request, pk: int):
     # KuCoin's status call covers every waiting submission at once: one job for all of them.

@@ -14,7 +14,7 @@ from accounts.services.retire import subaccount_retire
 from accounts.services.subaccounts import subaccount_create, subaccount_create_retry
 from accounts.tasks import balances_refresh_task, subaccounts_sync_task
 from accounts.views.transfers import STALLED_AFTER, mark_retryable
-from accounts.views.common import add_service_error, groups_once, job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 
@@ -41,14 +41,12 @@ def _list_page(request, create_form: SubAccountCreateForm, status: int = 200):
     return render(request, "accounts/subaccount_list.html", context, status=status)
 
 
-@groups_once
 @role_required(VIEWER)
 def subaccount_list(request):
     return _list_page(request, SubAccountCreateForm())
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def subaccount_create_view(request):
     form = SubAccountCreateForm(request.POST)
@@ -64,7 +62,6 @@ def subaccount_create_view(request):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def subaccounts_sync_view(request):
     job = job_start(kind="subaccounts_sync", label="Sync sub-accounts from KuCoin", task=subaccounts_sync_task,
@@ -80,7 +77,6 @@ def creation_retryable(sub_account: SubAccount) -> bool:
     return sub_account.state == SubAccount.State.PENDING and sub_account.updated_at < timezone.now() - STALLED_AFTER
 
 
-@groups_once
 @role_required(VIEWER)
 def subaccount_detail(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -102,7 +98,6 @@ def subaccount_detail(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def subaccount_retry_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -114,7 +109,6 @@ def subaccount_retry_view(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def balances_refresh_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -123,7 +117,6 @@ def balances_refresh_view(request, pk: int):
     return redirect_to_job("accounts:subaccount-detail", job, pk=pk)
 
 
-@groups_once
 @role_required(OPERATOR)
 def subaccount_retire_view(request, pk: int):
     """GET: what retiring does, and the confirmation form; POST: retire, once the name was typed."""

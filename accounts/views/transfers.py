@@ -13,14 +13,13 @@ from accounts.forms import TransferForm
 from accounts.models import SubAccount, Transfer
 from accounts.services.transfers import transfer_request, transfer_retry
 from accounts.tasks import transfers_sync_task
-from accounts.views.common import add_service_error, groups_once, job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 
 STALLED_AFTER = timedelta(minutes=5)
 
 
-@groups_once
 @role_required(VIEWER)
 def transfer_list(request):
     state = request.GET.get("state", "")
@@ -39,7 +38,6 @@ def transfer_list(request):
     return render(request, "accounts/transfer_list.html", context)
 
 
-@groups_once
 @role_required(OPERATOR)
 def transfer_create_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
@@ -57,7 +55,6 @@ def transfer_create_view(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def transfer_retry_view(request, pk: int):
     transfer = get_object_or_404(Transfer, pk=pk)
@@ -70,7 +67,6 @@ def transfer_retry_view(request, pk: int):
 
 
 @require_POST
-@groups_once
 @role_required(OPERATOR)
 def transfers_sync_view(request):
     job = job_start(kind="transfers_sync", label="Sync open transfers from KuCoin", task=transfers_sync_task,

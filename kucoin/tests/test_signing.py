@@ -186,3 +186,14 @@ def test_prekeyed_hmac_equals_stdlib(key, msg):
 
     from kucoin.signing import PrekeyedHmacSha256
     assert PrekeyedHmacSha256(key).b64(msg) == base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode()
+
+
+def test_without_verify_the_partner_headers_go_without_kc_api_partner_verify():
+    from kucoin import Credentials, PartnerCredentials
+    from kucoin.signing import Signer
+
+    credentials = Credentials("TEST-APIKEY-0001", "TEST-SECRET-not-a-real-secret", "test-passphrase-1")
+    quiet = PartnerCredentials("TESTPARTNER", "TEST-BROKERKEY-not-real", "TESTBROKERNAME", verify=False)
+    headers = Signer(credentials, quiet).headers("1718000000250", "GET", "/api/v1/timestamp")
+    assert "KC-API-PARTNER-VERIFY" not in headers
+    assert headers["KC-API-PARTNER-SIGN"] == "CULpaKxbBOSIRRtF2PCyk17x8WvDXItzfHgDTCyIAI0="

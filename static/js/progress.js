@@ -24,6 +24,8 @@
         render(box, status);
         if (status.finished) {
           box.dispatchEvent(new CustomEvent("job:finished", { bubbles: true, detail: status }));
+          // The page around the box shows the object the job changed: show it as it is now.
+          if (box.dataset.reload !== "off") { setTimeout(function () { window.location.reload(); }, 600); }
         } else {
           setTimeout(function () { poll(box); }, POLL_MS);
         }
