@@ -294,3 +294,52 @@ class KuCoinCallAdmin(MirrorAdmin):
     search_fields = ("code__exact", "actor__exact", "credential__exact")
     readonly_fields = [f.name for f in KuCoinCall._meta.fields]
     actions = None
+
+
+# -- Fast API (OAuth) --
+from django.db import models  # noqa: E402
+
+from accounts.models import FastApiConnection, FastApiSettings  # noqa: E402
+
+
+@admin.register(FastApiSettings)
+class FastApiSettingsAdmin(GroupsOnceMixin, admin.ModelAdmin):
+    """Edited by a broker-admin; the client secret's box never renders the stored value."""
+
+    list_display = ("client_id", "redirect_url", "key_creation_path", "send_api_name", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = ("client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name")
+    readonly_view_fields = ("client_id", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name",
+                            "secret_stored")
+
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return self.fields
+        return self.readonly_view_fields  # a read-only view would print the decrypted secret
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if self.has_change_permission(request, obj) else self.readonly_view_fields
+
+    @admin.display(description="Client secret")
+    def secret_stored(self, obj) -> str:
+        return "set" if obj.client_secret else "not set"
+
+
+@admin.register(FastApiConnection)
+class FastApiConnectionAdmin(MirrorAdmin):
+    """Read-only: connections change through the customer's login, the tasks and the staff pages."""
+
+    SECRETS = ("code", "access_token", "refresh_token", "api_secret", "api_passphrase", "state_digest", "code_digest")
+    list_display = ("customer_ref", "state", "api_key", "access_expires_at", "refresh_expires_at", "key_in_use", "created_at")
+    list_filter = ("state", "key_in_use")
+    search_fields = ("customer_ref__exact", "api_key__exact")
+    exclude = SECRETS
+    actions = ["refresh_tokens"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*self.SECRETS)
+
+    @admin.action(description="Refresh Fast API tokens now", permissions=["operate"])
+    def refresh_tokens(self, request, queryset):
+        _queued(self, request, [_start(request, "fastapi_tokens_refresh", "Refresh Fast API tokens",
+                                       tasks.fastapi_tokens_refresh_task)])

@@ -211,3 +211,87 @@ class KycForm(StaffForm):
         data["expire_date"] = data["expire_date"].isoformat()
         return data
 
+
+
+# -- Fast API (OAuth) --
+import json  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+
+from accounts.models import FastApiConnection, FastApiSettings  # noqa: E402
+
+
+class FastApiSettingsForm(forms.ModelForm):
+    """The broker-admin's Fast API application: the secret box never shows the stored secret."""
+
+    redirect_url = forms.URLField(
+        max_length=500, assume_scheme="https", label="Registered redirect URL",
+        help_text="Exactly as registered at KuCoin: this back-office's callback URL.",
+    )
+    key_creation_body = forms.CharField(
+        required=False, label="Key creation body", widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='Optional JSON object sent with the key creation, e.g. {"authGroupMap": {"API_SPOT": true}} for v2.',
+    )
+
+    class Meta:
+        model = FastApiSettings
+        fields = ["client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name"]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.key_creation_body is not None and not self.is_bound:
+            self.initial["key_creation_body"] = json.dumps(self.instance.key_creation_body)
+
+    def clean_client_id(self):
+        value = self.cleaned_data["client_id"].strip()
+        if not value:
+            raise ValidationError("The client id is required: KuCoin issued it with the Fast API registration.")
+        return value
+
+    def clean_redirect_url(self):
+        value = (self.cleaned_data["redirect_url"] or "").strip()
+        parts = urlsplit(value)
+        callback = reverse("accounts:fastapi-callback")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError("Give the full address, starting with https://.")
+        if parts.query or parts.fragment:
+            raise ValidationError("The redirect URL cannot carry a query or a fragment: KuCoin adds code and state to it.")
+        if parts.path != callback:
+            raise ValidationError(f"The redirect URL must end in this back-office's callback path, {callback}.")
+        return value
+
+    def clean_key_creation_path(self):
+        value = self.cleaned_data["key_creation_path"].strip()
+        if not re.fullmatch(r"/[A-Za-z0-9_./-]{1,299}", value) or ".." in value:
+            raise ValidationError("A path on KuCoin's OAuth host, starting with /, e.g. "
+                                  f"{FastApiSettings.DEFAULT_KEY_CREATION_PATH}.")
+        return value
+
+    def clean_key_creation_body(self):
+        text = (self.cleaned_data["key_creation_body"] or "").strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(f"This is not valid JSON ({exc.msg} at character {exc.pos}).") from None
+        if not isinstance(value, dict):
+            raise ValidationError("Give a JSON object, in braces { }.")
+        groups = value.get("authGroupMap") or {}
+        if isinstance(groups, dict) and any(g.startswith("API_WITHDRAW") and on for g, on in groups.items()):
+            raise ValidationError("Fast API keys never get withdrawal rights: remove API_WITHDRAW.")
+        return value
+
+
+class FastApiConnectionFilterForm(StaffForm):
+    customer = forms.CharField(required=False, max_length=64, label="Customer reference")
+    state = forms.ChoiceField(required=False, choices=[("", "Any")] + FastApiConnection.State.choices)
+
+
+class FastApiDisconnectForm(StaffForm):
+    mark_key_unused = forms.BooleanField(
+        required=False, label="Also mark the API key unused",
+        help_text="Trading stops signing with it. The key stays at KuCoin until the customer deletes it there.",
+    )

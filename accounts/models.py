@@ -336,3 +336,130 @@ class KycSubmission(KuCoinAction):
 
     def __str__(self) -> str:
         return f"KYC of {self.sub_account} ({self.kyc_status or self.state})"
+
+
+class FastApiSettings(models.Model):
+    """The broker's Fast API (OAuth "Log in with KuCoin") application, as KuCoin registered it. One row.
+
+    Set by a broker-admin. The key-creation path and body are configurable: KuCoin has announced a newer
+    version of that call (kucoin-api.md 10.2).
+    """
+
+    DEFAULT_KEY_CREATION_PATH = "/_oauth/resource/ucenter/outer/api-key/add"
+
+    client_id = models.CharField(max_length=200, blank=True, verbose_name="client id", help_text="client_id, as KuCoin issued it.")
+    client_secret = EncryptedTextField(blank=True, verbose_name="client secret")
+    redirect_url = models.URLField(
+        max_length=500, blank=True, verbose_name="registered redirect URL",
+        help_text="Exactly as registered at KuCoin: this back-office's callback, e.g. https://office.example.com/connect/kucoin/callback/.",
+    )
+    key_creation_path = models.CharField(
+        max_length=300, default=DEFAULT_KEY_CREATION_PATH,
+        help_text="The path of KuCoin's key-creation call on the OAuth host (v2: /_oauth/resource/cyber-truck-vault/v2/outer/api-key/add).",
+    )
+    key_creation_body = models.JSONField(
+        null=True, blank=True, help_text="Extra JSON sent with the key creation, e.g. {\"authGroupMap\": {...}} for v2. Empty: none.",
+    )
+    send_api_name = models.BooleanField(
+        default=True, verbose_name="send an apiName",
+        help_text="Name each key (apiName) so that a retried creation cannot make a second key unnoticed.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Fast API settings"
+        verbose_name_plural = "Fast API settings"
+
+    def __str__(self) -> str:
+        return "Fast API settings"
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.client_id and self.redirect_url and self.key_creation_path)
+
+
+class FastApiConnection(KuCoinAction):
+    """A customer's own KuCoin account connected through Fast API, and the API key KuCoin made for it.
+
+    The `state` parameter sent to KuCoin is random, single use and expiring; only its SHA-256 is stored.
+    The authorization code, the tokens and the key's secret and passphrase are encrypted at rest.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending (waiting for the customer)"
+        CONNECTED = "connected", "Connected (key being created)"
+        KEY_CREATED = "key_created", "Key created"
+        RECONNECT_NEEDED = "reconnect_needed", "Reconnect needed"
+        FAILED = "failed", "Failed"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    # Whose key can sign: the key keeps working when only the tokens ran out, and after a disconnect
+    # unless staff marked it unused.
+    KEY_STATES = (State.KEY_CREATED, State.RECONNECT_NEEDED, State.DISCONNECTED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="Names the customer's status page; not a secret, never a token.")
+    customer_ref = models.CharField(max_length=64, db_index=True, verbose_name="customer reference",
+                                    help_text="The broker's own id for the customer.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    # The OAuth `state` parameter: its SHA-256 only, when it stops being accepted, when it was used.
+    state_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    state_expires_at = models.DateTimeField(null=True, blank=True)
+    state_used_at = models.DateTimeField(null=True, blank=True)
+    redirect_url = models.CharField(max_length=500, blank=True, help_text="The redirect URL sent with the authorization.")
+    # The authorization code, from the callback until the worker exchanged it; its digest refuses a replay.
+    code = EncryptedTextField(blank=True)
+    code_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    code_received_at = models.DateTimeField(null=True, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True, verbose_name="access token expires")
+    refresh_token = EncryptedTextField(blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True, verbose_name="refresh token expires")
+    tokens_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The key KuCoin created for the customer.
+    api_name = models.CharField(max_length=64, blank=True, verbose_name="apiName")
+    api_key = models.CharField(max_length=64, unique=True, null=True, blank=True, verbose_name="API key")
+    api_secret = EncryptedTextField(blank=True, verbose_name="API secret")
+    api_passphrase = EncryptedTextField(blank=True, verbose_name="API passphrase")
+    broker_id = models.CharField(max_length=100, blank=True, verbose_name="broker id")
+    auth_group = models.CharField(max_length=300, blank=True, verbose_name="authGroup")
+    ip_whitelist = models.CharField(max_length=1000, blank=True, verbose_name="IP whitelist")
+    key_created_at = models.DateTimeField(null=True, blank=True)
+    key_in_use = models.BooleanField(default=True, help_text="Cleared when staff disconnect and mark the key unused.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    failure_kind = models.CharField(max_length=30, blank=True, help_text="What went wrong, for the customer's page.")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "Fast API connection"
+        indexes = [
+            models.Index(fields=["customer_ref", "-id"], name="fastapi_customer_id"),
+            models.Index(fields=["state", "-id"], name="fastapi_state_id"),
+            models.Index(fields=["access_expires_at"], name="fastapi_tokens_held",
+                         condition=Q(state__in=["connected", "key_created"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_ref} ({self.get_state_display()})"
+
+    @property
+    def credential_id(self) -> str:
+        return f"fastapi:{self.pk}"
+
+    @property
+    def auth_groups(self) -> list[str]:
+        return [g for g in self.auth_group.split(",") if g]
+
+    @property
+    def badge_state(self) -> str:
+        """The badge colour of the state, in the shared stylesheet's names."""
+        return {"key_created": "active", "connected": "processing", "reconnect_needed": "unknown",
+                "disconnected": "deleted"}.get(self.state, self.state)
+
+    @property
+    def key_usable(self) -> bool:
+        """Whether trading may sign with this connection's key."""
+        return bool(self.state in self.KEY_STATES and self.key_in_use and self.api_key and self.api_secret and self.api_passphrase)

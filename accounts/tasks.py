@@ -107,3 +107,19 @@ def kyc_status_sync_task(self, job_id: str) -> None:
 def broker_check_task(self, job_id: str) -> None:
     with job_run(job_id) as run, retrying(self):
         broker.broker_check(run=run)
+
+
+# -- Fast API (OAuth) connections --
+from accounts.services import fastapi  # noqa: E402
+
+
+@shared_task(bind=True, name="accounts.fastapi_connect")
+def fastapi_connect_task(self, job_id: str, connection_id: int) -> None:
+    with job_run(job_id) as run, retrying(self):
+        fastapi.fastapi_connect_complete(connection_id=connection_id, run=run)
+
+
+@shared_task(bind=True, name="accounts.fastapi_tokens_refresh")
+def fastapi_tokens_refresh_task(self, job_id: str) -> None:
+    with job_run(job_id) as run, retrying(self):
+        fastapi.fastapi_tokens_refresh(run=run)

@@ -31,3 +31,18 @@ urlpatterns = [
     path("broker/", broker.broker_profile_view, name="broker-profile"),
     path("broker/check/", broker.broker_check_view, name="broker-check"),
 ]
+
+# Fast API ("Log in with KuCoin"): the customer's pages (no staff login), then the staff pages.
+from accounts.views import fastapi  # noqa: E402
+
+urlpatterns += [
+    path("connect/kucoin/", fastapi.connect_start, name="fastapi-start"),
+    path("connect/kucoin/callback/", fastapi.connect_callback, name="fastapi-callback"),
+    path("connect/kucoin/status/<uuid:public_id>/", fastapi.connect_status, name="fastapi-status"),
+    path("fast-api/", fastapi.connection_list, name="connection-list"),
+    path("fast-api/settings/", fastapi.fastapi_settings_view, name="fastapi-settings"),
+    path("fast-api/refresh/", fastapi.tokens_refresh_view, name="fastapi-refresh"),
+    path("fast-api/<int:pk>/", fastapi.connection_detail, name="connection-detail"),
+    path("fast-api/<int:pk>/disconnect/", fastapi.connection_disconnect, name="connection-disconnect"),
+    path("fast-api/<int:pk>/retry/", fastapi.connection_retry, name="connection-retry"),
+]

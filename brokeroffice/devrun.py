@@ -53,7 +53,7 @@ def main() -> None:
     manager = Manager()
     manager.add_process("web", f"{PYTHON} manage.py runserver --noreload 127.0.0.1:{port}", cwd=str(ROOT), env=env)
     manager.add_process(
-        "worker", f"{PYTHON} -m celery -A brokeroffice worker --loglevel INFO --concurrency 2", cwd=str(ROOT), env=env
+        "worker", f"{PYTHON} -m celery -A brokeroffice worker --loglevel INFO --concurrency 2 --queues actions,sync,celery", cwd=str(ROOT), env=env
     )
     manager.add_process(
         "beat", f"{PYTHON} -m celery -A brokeroffice beat --loglevel INFO --pidfile=", cwd=str(ROOT), env=env

@@ -88,3 +88,19 @@ class KuCoinCall(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.code in ("200000", "200") or (not self.code and self.http_status == 200)
+
+
+class ScheduledRun(models.Model):
+    """One firing of a schedule. The unique key makes a second beat (or a re-delivered message) a no-op."""
+
+    name = models.CharField(max_length=200)
+    slot = models.DateTimeField(help_text="The minute the schedule fired for.")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_once")]
+        ordering = ["-slot"]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.slot:%Y-%m-%d %H:%M}"

@@ -19,7 +19,7 @@ ROLES = (VIEWER, OPERATOR, BROKER_ADMIN)  # lowest first
 PROJECT_APPS = ("brokeroffice", "accounts", "trading", "rebates")
 # Models an operator may add and change in the admin (apps extend this list as they land);
 # everything else is for the broker-admin.
-OPERATOR_MANAGED_MODELS: set[str] = set()
+OPERATOR_MANAGED_MODELS: set[str] = {"trading.order"}
 
 
 def role_rank(role: str) -> int:

@@ -1,7 +1,10 @@
 """Reads of shared records that several pages use."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from brokeroffice.models import Job
 
@@ -27,3 +30,7 @@ def job_status(job: Job) -> dict:
         "message": job.message,
         "error": job.error,
     }
+
+
+def jobs_failed_since(*, hours: int) -> int:
+    return Job.objects.filter(state=Job.State.FAILED, created_at__gte=timezone.now() - timedelta(hours=hours)).count()

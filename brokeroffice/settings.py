@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "brokeroffice.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,7 +183,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The load balancer's health check speaks plain HTTP to the process.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Flower, when it runs (Procfile), is reached only through /flower/ behind the broker-admin login.
+FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
 
 # Celery. Every delay stays below the visibility timeout, which stays above every time limit.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
@@ -209,6 +212,11 @@ else:
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Survive a Redis restart: keep reconnecting, and give back the tasks in hand rather than finish them
+# on a connection that can no longer acknowledge them.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -217,7 +225,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True  # task state and results live in brokeroffice.Job, which pages read
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "brokeroffice.beat:LeaderElectedDatabaseScheduler"
+# Queues by kind of work, so that an order or a transfer never waits behind a rebate backfill or a sync:
+# "actions" for what staff wait on, "sync" for long reads and schedules, "celery" for the rest.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES_ALL = ("actions", "sync", "celery")
+CELERY_TASK_ROUTES = [
+    {
+        "trading.*": {"queue": "actions"},
+        "accounts.subaccount_create": {"queue": "actions"},
+        "accounts.apikey_*": {"queue": "actions"},
+        "accounts.transfer_send": {"queue": "actions"},
+        "accounts.kyc_submit": {"queue": "actions"},
+        "accounts.fastapi_*": {"queue": "actions"},
+        "accounts.*_sync": {"queue": "sync"},
+        "accounts.subaccount_retire": {"queue": "sync"},
+        "accounts.balances_refresh*": {"queue": "sync"},
+        "rebates.*": {"queue": "sync"},
+    }
+]
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -240,11 +266,40 @@ CALL_LOG_RETENTION_DAYS = env.int("CALL_LOG_RETENTION_DAYS", default=90)
 # Whether /healthz also asks the KuCoin hosts if they answer.
 HEALTHZ_CHECK_KUCOIN = env.bool("HEALTHZ_CHECK_KUCOIN", default=False)
 
+# Logs: plain text for people, or one JSON object a line (LOG_FORMAT=json) with the request and task ids.
+# Nothing logs a secret: the client's records and errors carry none, and request bodies are never logged.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context_ids": {"()": "brokeroffice.logcontext.ContextIdsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(task_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context_ids"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "celery": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
+
+# Errors to Sentry when a DSN is given; no personal data, no request bodies.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+    )

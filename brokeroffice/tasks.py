@@ -3,7 +3,7 @@ from django.conf import settings
 
 from brokeroffice import services
 from brokeroffice.calllog import calls_purge
-from brokeroffice.jobs import job_run, job_start
+from brokeroffice.jobs import job_run
 
 
 @shared_task(name="brokeroffice.queue_selftest")
@@ -13,13 +13,13 @@ def queue_selftest_task(job_id: str, steps: int = 10, step_seconds: float = 0.2)
 
 
 @shared_task(name="brokeroffice.scheduled_job")
-def scheduled_job_task(task_name: str, label: str) -> str:
-    """What a beat schedule runs: records a job for `task_name` as asked by the schedule, and queues it."""
+def scheduled_job_task(task_name: str, label: str) -> str | None:
+    """What a beat schedule runs: records a job for `task_name` as asked by the schedule, and queues it.
+    Once per schedule and minute, however many beats or deliveries there are."""
     from celery import current_app
 
-    job = job_start(kind=task_name.rsplit(".", 1)[-1], label=label, task=current_app.tasks[task_name],
-                    requested_by_label=f"schedule: {label}")
-    return str(job.pk)
+    job = services.scheduled_job_start(task=current_app.tasks[task_name], label=label)
+    return str(job.pk) if job else None
 
 
 @shared_task(name="brokeroffice.calls_purge")

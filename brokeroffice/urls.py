@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from brokeroffice import views
+from brokeroffice import flower, views
 
 admin.site.site_header = "Broker back-office administration"
 admin.site.site_title = "Broker back-office"
@@ -16,6 +16,11 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", views.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/status/", views.job_status, name="job-status"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("flower/", flower.flower_proxy, {"path": ""}, name="flower"),
+    path("flower/<path:path>", flower.flower_proxy),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls", namespace="accounts")),
+    path("rebates/", include("rebates.urls", namespace="rebates")),
+    path("orders/", include("trading.urls", namespace="trading")),
 ]

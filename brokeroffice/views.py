@@ -11,6 +11,7 @@ from brokeroffice import selectors
 from brokeroffice.health import health_report
 from brokeroffice.jobs import job_create, job_enqueue
 from brokeroffice.models import Job
+from brokeroffice.queues import queue_lengths
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 from brokeroffice.tasks import queue_selftest_task
 
@@ -24,7 +25,10 @@ def home(request):
 def job_list(request):
     state = request.GET.get("state") or None
     page = Paginator(selectors.jobs_recent(state=state), 50).get_page(request.GET.get("page"))
-    return render(request, "jobs/list.html", {"page": page, "state": state, "states": Job.State.choices})
+    return render(request, "jobs/list.html", {
+        "page": page, "state": state, "states": Job.State.choices,
+        "queue_lengths": queue_lengths(), "failed_last_day": selectors.jobs_failed_since(hours=24),
+    })
 
 
 @role_required(VIEWER)
@@ -54,5 +58,20 @@ def queue_selftest_start(request):
 @never_cache
 @require_GET
 def healthz(request):
+    """Liveness for load balancers: this process, its database and its queue."""
     report = health_report()
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: also one real KuCoin call with the broker's credentials (cached for 30 s). A probe is the
+    one place a web process talks to KuCoin: it must know whether the broker's key still works."""
+    from accounts.health import kucoin_readiness
+
+    report = health_report()
+    report["checks"]["kucoin"] = kucoin_readiness()
+    report["ok"] = report["ok"] and report["checks"]["kucoin"]["ok"]
     return JsonResponse(report, status=200 if report["ok"] else 503)

@@ -1,4 +1,5 @@
 """Schedules start jobs like staff do, and every KuCoin call is logged with who caused it, never a secret."""
+import importlib
 import json
 from datetime import timedelta
 
@@ -16,12 +17,21 @@ from brokeroffice.testing.waiting import wait_until
 pytestmark = pytest.mark.worker
 
 
-def test_the_default_schedules_exist_and_are_editable_rows(db):
+@pytest.fixture
+def default_schedules(transactional_db):
+    """The rows the migration creates (a transactional test before this one may have flushed them)."""
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_default_schedules").create(apps, None)
+
+
+def test_the_default_schedules_exist_and_are_editable_rows(default_schedules):
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert {"Sync sub-accounts", "Sync deposits", "Sync open transfers", "Purge old call log"} <= names
 
 
-def test_a_schedule_runs_its_job_in_the_worker_and_the_calls_name_the_schedule(kucoin_worker, sandbox, finished):
+def test_a_schedule_runs_its_job_in_the_worker_and_the_calls_name_the_schedule(default_schedules, kucoin_worker, sandbox,
+                                                                              finished):
     task = PeriodicTask.objects.get(name="Sync sub-accounts")
     scheduled_job_task.apply_async(args=json.loads(task.args))
     job = wait_until(lambda: Job.objects.filter(requested_by_label="schedule: Sync sub-accounts").first(), timeout=30,

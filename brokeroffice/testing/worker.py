@@ -31,7 +31,7 @@ def database_url_of_current_connection() -> str:
     raise RuntimeError(f"No worker support for the {connection.vendor} database in tests")
 
 
-def purge_queues(queue_names=("celery",)) -> None:
+def purge_queues(queue_names=("celery", "actions", "sync")) -> None:
     from brokeroffice.celery import app
 
     with app.connection_for_write() as conn:
@@ -47,8 +47,9 @@ class WorkerProcess:
     """`celery worker` in a child process; started and stopped by the `worker` fixture."""
 
     def __init__(self, *, pool: str = "solo", concurrency: int = 1, queues: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, hostname: str | None = None) -> None:
         self.pool, self.concurrency, self.queues = pool, concurrency, queues
+        self.hostname = hostname or f"test-{os.getpid()}@%h"
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
@@ -57,9 +58,8 @@ class WorkerProcess:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "celery", "-A", "brokeroffice", "worker", "--loglevel", "INFO",
                "--pool", self.pool, "--concurrency", str(self.concurrency),
-               "--without-heartbeat", "--without-mingle", "--without-gossip", "--hostname", f"test-{os.getpid()}@%h"]
-        if self.queues:
-            cmd += ["--queues", self.queues]
+               "--without-heartbeat", "--without-mingle", "--without-gossip", "--hostname", self.hostname]
+        cmd += ["--queues", self.queues or "actions,sync,celery"]
         return cmd
 
     def environment(self) -> dict[str, str]:

@@ -1,0 +1,518 @@
+"""Fast API: a customer connects their own KuCoin account ("Log in with KuCoin", OAuth2 authorization code),
+then KuCoin creates an API key for them, bound to the broker (kucoin-api.md section 10).
+
+Who does what:
+- the start view (`fastapi_connect_start`) writes a pending connection with a random, single-use, expiring
+  `state` (only its SHA-256 is stored) and answers with KuCoin's authorize URL;
+- the callback view (`fastapi_callback_accept`) checks the state, keeps the authorization code encrypted and
+  queues `fastapi_connect_task`: the view never calls KuCoin;
+- the task (`fastapi_connect_complete`) exchanges the code for tokens, stores them encrypted with their
+  expiry times, and creates the key with the bearer token;
+- a schedule (`fastapi_tokens_refresh`) refreshes access tokens before their hour is up; a connection whose
+  refresh token ran out needs the customer to connect again (its key keeps working).
+
+No token, code or state ever goes into a log line, a page, or an error message; the call log records
+the OAuth calls by path only.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.broker import broker_identity
+from accounts.models import FastApiConnection, FastApiSettings
+from brokeroffice.jobs import JobRun, job_start
+from brokeroffice.kucoin_clients import make_client, make_oauth_client
+from brokeroffice.kucoin_errors import error_code
+from brokeroffice.leases import LeaseHeld, leased
+from brokeroffice.models import Job
+from brokeroffice.tasking import TRANSIENT_ERRORS
+from kucoin import Credentials, KuCoinClient
+from kucoin.errors import (DuplicateApiNameError, OAuthError, OutcomeUnknownError, TokenExpiredError,
+                           TooManyApiKeysError)
+from kucoin.oauth import OAuthClient
+
+logger = logging.getLogger("accounts.fastapi")
+
+CUSTOMER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+STATE_TTL = timedelta(minutes=10)  # as long as KuCoin's authorization code lives
+MAX_CODE_LENGTH = 512
+# Refresh every access token that ends within this horizon (the schedule runs every 10 minutes).
+REFRESH_HORIZON = timedelta(minutes=20)
+# Logins never finished are forgotten after this long.
+ABANDONED_AFTER = timedelta(days=1)
+KEY_VERSION = "2"  # the header value the broker's tests confirmed for V3 keys (kucoin/credentials.py)
+
+State = FastApiConnection.State
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+def fastapi_settings() -> FastApiSettings:
+    row, _ = FastApiSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def oauth_client(row: FastApiSettings | None = None) -> OAuthClient:
+    row = row or fastapi_settings()
+    return make_oauth_client(client_id=row.client_id, client_secret=row.client_secret or None,
+                             api_key_add_path=row.key_creation_path)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+# -- refusals in words ---------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Refusal(Exception):
+    """A customer-facing request refused: `reason` is logged, `title` and `message` are the customer's page."""
+
+    kind: str
+    reason: str
+    title: str
+    message: str
+    status: int = 400
+    customer_ref: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+def _refuse(kind: str, reason: str, title: str, message: str, *, status: int = 400, customer_ref: str = "") -> Refusal:
+    logger.warning("Fast API %s refused (%s): %s", "start" if kind.startswith("start") else "callback", kind, reason)
+    return Refusal(kind, reason, title, message, status, customer_ref)
+
+
+START_AGAIN = "Go back to where you started and choose “Connect KuCoin” again; it takes a minute."
+
+
+# -- connect: the start URL -----------------------------------------------------------------------
+
+def validate_customer_ref(value: str) -> str:
+    value = (value or "").strip()
+    if not CUSTOMER_REF.match(value):
+        raise ValidationError("The customer reference is 1 to 64 letters, digits, '_', '.', ':', '@' or '-'.")
+    return value
+
+
+def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None) -> tuple[FastApiConnection, str]:
+    """A pending connection for the customer and the KuCoin login URL to send them to.
+
+    A customer who starts again while a login is pending keeps the same row with a fresh state, so the
+    public start URL cannot fill the table; an already connected customer is told so.
+    """
+    try:
+        customer_ref = validate_customer_ref(customer_ref)
+    except ValidationError:
+        raise _refuse("start_bad_customer", "customer reference missing or malformed",
+                      "This link is not complete",
+                      "The link that brought you here is missing who you are. Go back to the broker's site and "
+                      "use its “Connect KuCoin” button.") from None
+    row = fastapi_settings()
+    if not row.is_configured:
+        raise _refuse("start_not_configured", "Fast API settings are incomplete", "Connecting is not available yet",
+                      "Connecting a KuCoin account is not available at the moment. Please try again later.",
+                      status=503)
+    if redirect_uri is not None and redirect_uri != row.redirect_url:
+        raise _refuse("start_bad_redirect", "a redirect URL other than the registered one was asked for",
+                      "This link is not valid",
+                      "This link asks KuCoin to send you somewhere we do not know. Use the broker's own "
+                      "“Connect KuCoin” button.", customer_ref=customer_ref)
+    state = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        latest = (FastApiConnection.objects.select_for_update().filter(customer_ref=customer_ref)
+                  .exclude(state__in=[State.FAILED, State.DISCONNECTED]).order_by("-pk").first())
+        if latest is not None and latest.state in (State.CONNECTED, State.KEY_CREATED):
+            raise _refuse("start_already_connected", f"connection {latest.pk} is already {latest.state}",
+                          "Your KuCoin account is already connected",
+                          "There is nothing more to do. If something does not work, contact the broker's support.",
+                          status=200, customer_ref=customer_ref)
+        if latest is not None and latest.code and not latest.failure_kind and latest.state_used_at \
+                and latest.state_used_at > now - STATE_TTL:  # the worker has not exchanged the code yet
+            raise _refuse("start_in_progress", f"connection {latest.pk} is being completed",
+                          "Your KuCoin account is being connected",
+                          "We are finishing the connection you started a moment ago. Please wait a minute, then "
+                          "check again.", status=200, customer_ref=customer_ref)
+        connection = latest or FastApiConnection(customer_ref=customer_ref)
+        connection.state_digest = _digest(state)
+        connection.state_expires_at = now + STATE_TTL
+        connection.state_used_at = None
+        connection.redirect_url = row.redirect_url
+        connection.code, connection.code_received_at = "", None
+        connection.failure_kind = ""
+        connection.save()
+    return connection, oauth_client(row).authorize_url(row.redirect_url, state)
+
+
+# -- connect: the callback ------------------------------------------------------------------------
+
+ERROR_PARAM = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def fastapi_callback_accept(*, params, callback_url: str, requested_by_label: str = "") -> tuple[FastApiConnection, Job]:
+    """Checks what KuCoin's redirect brought and keeps the code for the worker; `Refusal` when anything is off.
+
+    A refused callback stores nothing, except that a customer who said no at KuCoin (a valid state with an
+    error) has their pending connection marked failed.
+    """
+    row = fastapi_settings()
+    if not row.redirect_url or callback_url != row.redirect_url:
+        raise _refuse("wrong_redirect", "the callback was reached at a URL other than the registered redirect URL",
+                      "This link is not valid",
+                      "KuCoin can only send you back to the address the broker registered. " + START_AGAIN)
+    state = params.get("state", "")
+    if not state:
+        raise _refuse("missing_state", "no state parameter", "This link is not valid",
+                      "The answer from KuCoin is incomplete. " + START_AGAIN)
+    if len(state) > 200:
+        raise _refuse("tampered_state", "state parameter too long", "This link is not valid",
+                      "The answer from KuCoin was changed on the way. " + START_AGAIN)
+    connection = FastApiConnection.objects.filter(state_digest=_digest(state)).first()
+    if connection is None:
+        raise _refuse("unknown_state", "state unknown (tampered, or from an older login)", "This link is not valid",
+                      "We do not recognise this answer from KuCoin: it was changed, or it belongs to an older "
+                      "attempt. " + START_AGAIN)
+    ref = connection.customer_ref
+    if connection.state_used_at is not None:
+        raise _refuse("reused_state", f"state of connection {connection.pk} already used", "This link was already used",
+                      "Each KuCoin login can be used once, and this one already was. If your account is not "
+                      "connected yet, start again.", customer_ref=ref)
+    now = timezone.now()
+    if connection.state_expires_at is None or connection.state_expires_at <= now:
+        raise _refuse("expired_state", f"state of connection {connection.pk} expired", "This link has expired",
+                      "You took longer than 10 minutes to log in at KuCoin, so this login has expired. Nothing was "
+                      "connected. " + START_AGAIN, customer_ref=ref)
+    error = params.get("error", "")
+    if error:
+        error = error if ERROR_PARAM.match(error) else "unreadable"
+        claimed = FastApiConnection.objects.filter(pk=connection.pk, state_used_at__isnull=True).update(
+            state_used_at=now, **({"state": State.FAILED} if connection.state == State.PENDING else {}),
+            failure_kind="denied" if error == "access_denied" else "kucoin_refused",
+            error_code="", error_message=f"KuCoin sent the customer back with the error “{error}”.")
+        denied = error == "access_denied"
+        raise _refuse("kucoin_error", f"KuCoin answered with error {error} for connection {connection.pk}"
+                      + ("" if claimed else " (state already used)"),
+                      "Your KuCoin account was not connected",
+                      ("You chose not to give access at KuCoin, so nothing was shared. If that was a mistake, "
+                       "start again." if denied else
+                       f"KuCoin did not complete the login (it said “{error}”). Nothing was shared. " + START_AGAIN),
+                      customer_ref=ref)
+    code = params.get("code", "")
+    if not code or len(code) > MAX_CODE_LENGTH or not code.isprintable():
+        raise _refuse("missing_code", f"no usable code for connection {connection.pk}", "This link is not valid",
+                      "The answer from KuCoin is incomplete. " + START_AGAIN, customer_ref=ref)
+    code_digest = _digest(code)
+    if FastApiConnection.objects.filter(code_digest=code_digest).exists():
+        raise _refuse("replayed_code", f"authorization code already seen (connection {connection.pk})",
+                      "This link was already used",
+                      "This KuCoin login was already used. If your account is not connected yet, start again.",
+                      customer_ref=ref)
+    from accounts.tasks import fastapi_connect_task
+
+    try:
+        with transaction.atomic():
+            claimed = FastApiConnection.objects.filter(pk=connection.pk, state_used_at__isnull=True).update(
+                state_used_at=now, code_digest=code_digest, code_received_at=now, failure_kind="",
+                error_code="", error_message="")
+            if not claimed:
+                raise _refuse("reused_state", f"state of connection {connection.pk} used concurrently",
+                              "This link was already used", "Each KuCoin login can be used once. If your account is "
+                              "not connected yet, start again.", customer_ref=ref)
+            connection.refresh_from_db()
+            connection.code = code  # encrypted on save; the worker exchanges it and forgets it
+            connection.save(update_fields=["code", "updated_at"])
+            job = job_start(kind="fastapi_connect", label=f"Connect the KuCoin account of customer {ref}",
+                            task=fastapi_connect_task, args=(connection.pk,),
+                            requested_by_label=requested_by_label or f"customer {ref}")
+    except IntegrityError:
+        raise _refuse("replayed_code", f"authorization code already seen (connection {connection.pk})",
+                      "This link was already used", "This KuCoin login was already used. If your account is not "
+                      "connected yet, start again.", customer_ref=ref) from None
+    return connection, job
+
+
+# -- the worker: tokens and the key --------------------------------------------------------------
+
+FAILURES = {
+    # failure_kind: (what staff read, what the customer reads)
+    "denied": ("The customer refused access at KuCoin.",
+               "You chose not to give access at KuCoin, so nothing was shared. If that was a mistake, connect again."),
+    "duplicate_api_name": (
+        "KuCoin refused the key: the customer's account already has a key with this apiName. The customer deletes "
+        "that key at KuCoin (API Management) and connects again.",
+        "Your KuCoin account already has an API key with the name we use. Delete that key at KuCoin (Account › API "
+        "Management), then connect again."),
+    "key_lost": (
+        "The key-creation answer was lost and KuCoin now reports the apiName as taken: a key was probably created "
+        "whose secret we never received. The customer deletes it at KuCoin (API Management) and connects again.",
+        "We could not finish setting up your API key. Delete the key named below at KuCoin (Account › API "
+        "Management), then connect again."),
+    "too_many_keys": (
+        "KuCoin refused the key: the customer's account has the maximum number of API keys. The customer deletes a "
+        "key they no longer use at KuCoin, then connects again.",
+        "Your KuCoin account already has as many API keys as KuCoin allows. Delete one you no longer use at KuCoin "
+        "(Account › API Management), then connect again."),
+    "token_expired": (
+        "KuCoin refused the access token as expired or revoked before the key was made: the customer connects again.",
+        "The permission you gave at KuCoin ran out before we could finish. Please connect again; it takes a minute."),
+    "code_refused": (
+        "KuCoin refused the authorization code (expired, already used or issued for another redirect URL).",
+        "KuCoin did not accept this login any more. Please connect again; it takes a minute."),
+    "kucoin_refused": (
+        "KuCoin refused the connection (see its message).",
+        "KuCoin did not accept the connection. Please try again in a few minutes; if it keeps happening, contact "
+        "the broker's support."),
+}
+
+
+def failure_for_staff(connection: FastApiConnection) -> str:
+    hint = FAILURES.get(connection.failure_kind, ("", ""))[0]
+    return " ".join(part for part in (connection.error_in_words, hint) if part)
+
+
+def failure_for_customer(connection: FastApiConnection) -> str:
+    return FAILURES.get(connection.failure_kind, FAILURES["kucoin_refused"])[1]
+
+
+def _failure_kind(exc: OAuthError, *, lost_before: bool = False) -> str:
+    if isinstance(exc, DuplicateApiNameError):
+        return "key_lost" if lost_before else "duplicate_api_name"
+    if isinstance(exc, TooManyApiKeysError):
+        return "too_many_keys"
+    if isinstance(exc, TokenExpiredError):
+        return "token_expired"
+    return "kucoin_refused"
+
+
+def _store_tokens(connection: FastApiConnection, tokens) -> None:
+    now = timezone.now()
+    connection.access_token = tokens.access_token
+    connection.access_expires_at = tokens.expires_at
+    connection.refresh_token = tokens.refresh_token or ""
+    # KuCoin's answer has no refresh lifetime: it is documented as 3 days.
+    connection.refresh_expires_at = now + timedelta(days=3) if tokens.refresh_token else None
+    connection.tokens_refreshed_at = now
+
+
+def _fail(connection: FastApiConnection, kind: str, exc: BaseException | None = None, *, keep_state: bool = False) -> None:
+    connection.failure_kind = kind
+    connection.error_code = error_code(exc) if exc is not None else ""
+    connection.error_message = getattr(exc, "msg", "") if exc is not None else ""
+    if not keep_state:
+        connection.state = State.FAILED
+    connection.save()
+
+
+class ConnectionFailed(Exception):
+    """The connection could not be completed (the connection row says why, in words)."""
+
+
+def fastapi_connect_complete(*, connection_id: int, run: JobRun) -> FastApiConnection:
+    """Exchanges the code for tokens (once), then creates the key (once). Safe to run twice."""
+    with leased(FastApiConnection, connection_id):
+        connection = FastApiConnection.objects.get(pk=connection_id)
+        client = oauth_client()
+        if connection.code:
+            run.progress(1, 3, "Exchanging the authorization code for tokens")
+            code, connection.code = connection.code, ""
+            try:
+                tokens = client.exchange_code(code, connection.redirect_url)
+            except OAuthError as exc:
+                _fail(connection, "code_refused" if "grant" in (exc.msg or "") else _failure_kind(exc), exc,
+                      keep_state=connection.state == State.RECONNECT_NEEDED)
+                raise ConnectionFailed(failure_for_staff(connection)) from None
+            _store_tokens(connection, tokens)
+            connection.connected_at = timezone.now()
+            connection.state = State.KEY_CREATED if connection.api_key else State.CONNECTED
+            connection.error_code = connection.error_message = connection.failure_kind = ""
+            connection.save()
+        if connection.state == State.CONNECTED and not connection.api_key:
+            run.progress(2, 3, "Asking KuCoin to create the API key")
+            _create_key(connection, client)
+        if connection.state == State.KEY_CREATED:
+            run.succeed(f"Customer {connection.customer_ref} is connected; API key {connection.api_key}.",
+                        {"connection_id": connection.pk})
+        else:
+            run.succeed(f"Nothing to do: the connection is {connection.get_state_display().lower()}.")
+        return connection
+
+
+def _key_body(row: FastApiSettings, connection: FastApiConnection) -> dict | None:
+    body = dict(row.key_creation_body or {})
+    if row.send_api_name:
+        body["apiName"] = connection.api_name
+    return body or None
+
+
+def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
+    row = fastapi_settings()
+    lost_before = connection.sent_at is not None
+    if not connection.api_name:
+        connection.api_name = f"broker-{connection.pk}-{secrets.token_hex(3)}"  # chosen and saved before sending
+    connection.sent_at = timezone.now()
+    connection.save(update_fields=["api_name", "sent_at", "updated_at"])
+    if connection.access_expires_at and connection.access_expires_at <= timezone.now() + timedelta(seconds=30):
+        _refresh_tokens(connection, client)
+    try:
+        try:
+            key = client.create_api_key(connection.access_token, body=_key_body(row, connection))
+        except TokenExpiredError:
+            if not connection.refresh_token:
+                raise
+            _refresh_tokens(connection, client)
+            key = client.create_api_key(connection.access_token, body=_key_body(row, connection))
+    except OutcomeUnknownError:
+        raise  # retried: the same apiName makes a second key impossible
+    except OAuthError as exc:
+        _fail(connection, _failure_kind(exc, lost_before=lost_before), exc)
+        raise ConnectionFailed(failure_for_staff(connection)) from None
+    connection.api_name = key.api_name or connection.api_name
+    connection.api_key = key.api_key
+    connection.api_secret = key.secret  # encrypted on save, never shown
+    connection.api_passphrase = key.passphrase
+    connection.broker_id = key.broker_id or ""
+    connection.auth_group = ",".join(key.auth_group)
+    connection.ip_whitelist = key.ip_whitelist or ""
+    connection.key_created_at = timezone.now()
+    connection.key_in_use = True
+    connection.state = State.KEY_CREATED
+    connection.error_code = connection.error_message = connection.failure_kind = ""
+    connection.save()
+
+
+def _refresh_tokens(connection: FastApiConnection, client: OAuthClient) -> None:
+    tokens = client.refresh(connection.refresh_token)
+    _store_tokens(connection, tokens)
+    connection.save()
+
+
+def fastapi_key_retry(*, connection: FastApiConnection, requested_by=None) -> Job:
+    """Staff ask for the key again (after the customer freed a name or a slot), while the tokens last."""
+    from accounts.tasks import fastapi_connect_task
+
+    if connection.api_key:
+        raise ValidationError("This connection already has its key.")
+    if not connection.refresh_token or not connection.refresh_expires_at or connection.refresh_expires_at <= timezone.now():
+        raise ValidationError("The connection holds no valid token any more: the customer has to connect again.")
+    with transaction.atomic():
+        FastApiConnection.objects.filter(pk=connection.pk).update(
+            state=State.CONNECTED, failure_kind="", error_code="", error_message="", api_name="", sent_at=None)
+        return job_start(kind="fastapi_connect", label=f"Create the API key of customer {connection.customer_ref}",
+                         task=fastapi_connect_task, args=(connection.pk,), requested_by=requested_by)
+
+
+# -- token upkeep ---------------------------------------------------------------------------------
+
+def _reconnect_needed(connection: FastApiConnection, message: str, exc: BaseException | None = None) -> None:
+    connection.state = State.RECONNECT_NEEDED
+    connection.access_token = connection.refresh_token = ""  # useless now; the key keeps working
+    connection.error_code = error_code(exc) if exc is not None else ""
+    connection.error_message = message
+    connection.failure_kind = ""
+    connection.save()
+
+
+def fastapi_tokens_refresh(*, run: JobRun) -> dict:
+    """Refreshes every access token that ends soon while its refresh token lasts; marks the rest reconnect needed."""
+    now = timezone.now()
+    due = (FastApiConnection.objects.filter(state__in=[State.CONNECTED, State.KEY_CREATED])
+           .exclude(refresh_token="").filter(Q(access_expires_at__isnull=True) | Q(access_expires_at__lt=now + REFRESH_HORIZON))
+           .order_by("pk"))
+    ids = list(due.values_list("pk", flat=True))
+    counts = {"refreshed": 0, "reconnect_needed": 0, "later": 0, "forgotten": 0}
+    client = oauth_client() if ids else None
+    for done, pk in enumerate(ids, start=1):
+        try:
+            with leased(FastApiConnection, pk):
+                connection = FastApiConnection.objects.get(pk=pk)
+                if connection.state not in (State.CONNECTED, State.KEY_CREATED) or not connection.refresh_token:
+                    continue
+                if connection.refresh_expires_at and connection.refresh_expires_at <= timezone.now():
+                    _reconnect_needed(connection, "The refresh token expired (3 days): the customer connects again "
+                                                  "to renew it. The API key keeps working.")
+                    counts["reconnect_needed"] += 1
+                    continue
+                try:
+                    _refresh_tokens(connection, client)
+                except OAuthError as exc:
+                    _reconnect_needed(connection, f"KuCoin refused the refresh ({exc.msg}): the customer connects "
+                                                  "again to renew it. The API key keeps working.", exc)
+                    counts["reconnect_needed"] += 1
+                    continue
+                counts["refreshed"] += 1
+        except (LeaseHeld, *TRANSIENT_ERRORS) as exc:
+            logger.warning("Fast API refresh of connection %s left for the next run: %s", pk, type(exc).__name__)
+            counts["later"] += 1
+        run.progress(done, len(ids), f"{done} of {len(ids)} connections")
+    counts["forgotten"], _ = (FastApiConnection.objects.filter(state=State.PENDING, code_received_at__isnull=True,
+                                                               state_expires_at__lt=now - ABANDONED_AFTER).delete())
+    run.succeed(f"Refreshed {counts['refreshed']} token(s); {counts['reconnect_needed']} connection(s) need the "
+                f"customer to reconnect; {counts['later']} left for the next run; {counts['forgotten']} abandoned "
+                "login(s) forgotten.", counts)
+    return counts
+
+
+# -- disconnect -----------------------------------------------------------------------------------
+
+def fastapi_disconnect(*, connection: FastApiConnection, mark_key_unused: bool) -> FastApiConnection:
+    """Deletes the tokens (KuCoin has no revocation call); on request the key is no longer used here."""
+    with transaction.atomic():
+        connection = FastApiConnection.objects.select_for_update().get(pk=connection.pk)
+        if connection.state == State.DISCONNECTED and not (mark_key_unused and connection.key_in_use):
+            raise ValidationError("This connection is already disconnected.")
+        connection.access_token = connection.refresh_token = connection.code = ""
+        connection.state_digest = None
+        if mark_key_unused:
+            connection.key_in_use = False
+        connection.state = State.DISCONNECTED
+        connection.disconnected_at = timezone.now()
+        connection.save()
+    return connection
+
+
+# -- for trading ----------------------------------------------------------------------------------
+
+class ConnectionKeyUnusable(Exception):
+    """The connection has no key that may sign (none created, marked unused, or its secret is missing)."""
+
+
+def usable_connections():
+    """Connections whose key trading may use for tagged orders."""
+    return (FastApiConnection.objects.filter(state__in=FastApiConnection.KEY_STATES, key_in_use=True)
+            .exclude(api_key__isnull=True).exclude(api_secret=""))
+
+
+def connection_client(connection: FastApiConnection) -> KuCoinClient:
+    """A client that signs with the connection's key and carries the broker headers (so orders are tagged).
+
+    Services and tasks only; the key is decrypted here and nowhere else.
+    """
+    if not connection.key_usable:
+        raise ConnectionKeyUnusable(
+            f"The Fast API connection of customer {connection.customer_ref} has no usable key "
+            f"({connection.get_state_display().lower()}{'' if connection.key_in_use else ', key marked unused'}).")
+    identity = broker_identity()
+    credentials = Credentials(api_key=connection.api_key, api_secret=connection.api_secret,
+                              api_passphrase=connection.api_passphrase,
+                              key_version=identity.credentials.key_version or KEY_VERSION,
+                              credential_id=connection.credential_id)
+    return make_client(credentials, spot_partner=identity.spot_partner, futures_partner=identity.futures_partner)
+
+
+def token_expiry(when: datetime | None) -> str:
+    """How a token's expiry reads on a page."""
+    if when is None:
+        return "—"
+    return f"{when:%Y-%m-%d %H:%M} UTC" + (" (expired)" if when <= timezone.now() else "")

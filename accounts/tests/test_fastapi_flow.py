@@ -1,0 +1,228 @@
+"""Fast API end to end through a real worker and the sandbox: the code exchanged, tokens stored encrypted, the
+key created and usable for tagged orders; KuCoin's refusals in words; token upkeep; disconnect."""
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import FastApiConnection
+from accounts.services.fastapi import (ConnectionKeyUnusable, connection_client, fastapi_disconnect,
+                                       failure_for_customer, failure_for_staff, oauth_client, usable_connections)
+from accounts.tasks import fastapi_connect_task, fastapi_tokens_refresh_task
+from accounts.tests.fastapi_support import configure, customer, local, log_in_at_kucoin, raw_columns, shift_clock
+from accounts.tests.sandbox_state import keys_of
+from brokeroffice.jobs import job_start
+from brokeroffice.models import Job, KuCoinCall
+
+pytestmark = pytest.mark.worker
+
+BASE = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def no_start_budget_used():
+    cache.delete("fastapi-start:127.0.0.1")
+
+
+@pytest.fixture
+def configured(kucoin_worker, sandbox):
+    return configure(sandbox, BASE)
+
+
+def connect(client, sandbox, finished, ref="cust-0042", username="alice@example.com"):
+    """The customer's whole login; returns the connection and the job that completed it."""
+    who = customer(sandbox, username)
+    callback = local(log_in_at_kucoin(client.get("/connect/kucoin/", {"customer": ref})["Location"],
+                                      who["username"], who["password"]))
+    status_url = client.get(callback)["Location"]
+    connection = FastApiConnection.objects.get(customer_ref=ref, code_received_at__isnull=False)
+    job = finished(Job.objects.filter(kind="fastapi_connect").latest("created_at"))
+    connection.refresh_from_db()
+    return connection, job, status_url
+
+
+def run_refresh(finished):
+    job = finished(job_start(kind="fastapi_tokens_refresh", label="Refresh Fast API tokens",
+                             task=fastapi_tokens_refresh_task))
+    assert job.state == Job.State.SUCCEEDED, job.error
+    return job
+
+
+def test_the_connection_creates_a_key_whose_orders_are_tagged(client, configured, sandbox, finished, kucoin_worker):
+    connection, job, status_url = connect(client, sandbox, finished)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert connection.state == "key_created"
+
+    state = sandbox.dump()
+    oauth = state["oauth"]
+    # The tokens KuCoin issued are the ones held, encrypted, with their expiry times.
+    assert oauth["accessTokens"][connection.access_token]["revoked"] is False
+    assert connection.refresh_token in oauth["refreshTokens"]
+    assert timedelta(minutes=59) < connection.access_expires_at - connection.connected_at <= timedelta(hours=1)
+    assert connection.refresh_expires_at - connection.connected_at >= timedelta(days=2, hours=23)
+    raw = raw_columns(connection.pk)
+    for name, plain in (("access_token", connection.access_token), ("refresh_token", connection.refresh_token),
+                        ("api_secret", connection.api_secret), ("api_passphrase", connection.api_passphrase)):
+        assert plain and plain not in raw[name]
+    assert raw["code"] == ""  # the code was exchanged and forgotten
+
+    # The key is the customer's, bound to the broker, with its authGroup and whitelist as KuCoin gave them.
+    alice = customer(sandbox)
+    fast = oauth["fastKeys"][connection.api_key]
+    assert fast["uid"] == alice["uid"] and fast["apiName"] == connection.api_name
+    assert keys_of(state, alice["uid"])[connection.api_key]["secret"] == connection.api_secret
+    assert connection.auth_groups == ["API_COMMON", "API_FUTURES", "API_SPOT", "API_EARN"]
+    assert connection.broker_id == fast["brokerId"] and connection.ip_whitelist == ""
+
+    # The customer's page says so; no token on it.
+    page = client.get(status_url).content.decode()
+    assert "Your KuCoin account is connected" in page
+    assert connection.access_token not in page and connection.api_secret not in page
+
+    # A tagged order with that key: KuCoin attributes it to the broker.
+    assert list(usable_connections()) == [connection]
+    kucoin = connection_client(connection)
+    oid = uuid.uuid4().hex
+    placed = kucoin.spot.place_order(symbol="BTC-USDT", side="buy", type="limit", client_oid=oid,
+                                     price=Decimal("1000"), size=Decimal("0.001"))
+    order = kucoin.spot.get_order(placed.order_id, "BTC-USDT")
+    assert order.client_oid == oid and order.tags
+
+    # The call log shows the OAuth calls, by path, never a token.
+    oauth_calls = KuCoinCall.objects.filter(family="oauth")
+    assert {c.path for c in oauth_calls} == {"/_oauth/access-token", "/_oauth/resource/ucenter/outer/api-key/add"}
+    assert {c.actor for c in oauth_calls} == {"customer cust-0042"}
+    for call in KuCoinCall.objects.all():
+        for secret in (connection.access_token, connection.refresh_token, connection.api_secret):
+            assert secret not in f"{call.path} {call.error} {call.credential}"
+    assert KuCoinCall.objects.filter(credential=connection.credential_id, path__contains="/orders").exists()
+    # Nor in what the worker logged.
+    worker_log = "\n".join(kucoin_worker.output)
+    for secret in (connection.access_token, connection.refresh_token, connection.api_secret, connection.api_passphrase):
+        assert secret not in worker_log
+
+
+def test_tokens_are_refreshed_before_their_hour_is_up(client, configured, sandbox, finished):
+    connection, job, _ = connect(client, sandbox, finished)
+    old_access, old_refresh = connection.access_token, connection.refresh_token
+    sandbox.advance_time(55 * 60)
+    shift_clock(connection.pk, timedelta(minutes=55))
+
+    run_refresh(finished)
+    connection.refresh_from_db()
+    oauth = sandbox.dump()["oauth"]
+    assert connection.state == "key_created"
+    assert connection.access_token != old_access and connection.refresh_token != old_refresh
+    assert oauth["accessTokens"][old_access]["revoked"] and oauth["refreshTokens"][old_refresh]["revoked"]
+    assert oauth["accessTokens"][connection.access_token]["revoked"] is False
+    assert connection.access_expires_at - connection.tokens_refreshed_at > timedelta(minutes=59)
+    # A token far from its end is left alone.
+    run_refresh(finished)
+    assert FastApiConnection.objects.get(pk=connection.pk).access_token == connection.access_token
+
+
+def test_after_three_days_the_customer_must_reconnect_and_the_key_keeps_working(client, configured, sandbox, finished):
+    connection, job, _ = connect(client, sandbox, finished)
+    api_key = connection.api_key
+    sandbox.advance_time(3 * 86400 + 600)
+    # Here the access token looks due; KuCoin is the one that says the refresh token is over.
+    shift_clock(connection.pk, timedelta(hours=1), refresh_too=False)
+
+    run_refresh(finished)
+    connection.refresh_from_db()
+    assert connection.state == "reconnect_needed"
+    assert connection.access_token == "" and connection.refresh_token == ""
+    assert "expired" in connection.error_message
+    assert connection.key_usable
+    balances = connection_client(connection).spot.get_balances()
+    assert isinstance(balances, list) and balances
+
+    # The customer connects again: new tokens, the same key, no second key at KuCoin.
+    keys_before = set(keys_of(sandbox.dump(), customer(sandbox)["uid"]))
+    again, job, status_url = connect(client, sandbox, finished)
+    assert again.pk == connection.pk and job.state == Job.State.SUCCEEDED, job.error
+    assert again.state == "key_created" and again.api_key == api_key and again.access_token
+    assert set(keys_of(sandbox.dump(), customer(sandbox)["uid"])) == keys_before
+
+
+def _connected_without_key(sandbox, ref, api_name=""):
+    """A connection whose tokens were received but whose key is not made yet (as after the exchange)."""
+    from django.utils import timezone
+
+    who = customer(sandbox)
+    client = oauth_client()
+    code = dict(parse_qsl(urlsplit(log_in_at_kucoin(
+        client.authorize_url(sandbox.oauth["redirect_uri"], "made-up-state"), who["username"], who["password"])).query))["code"]
+    tokens = client.exchange_code(code, sandbox.oauth["redirect_uri"])
+    return FastApiConnection.objects.create(
+        customer_ref=ref, state="connected", access_token=tokens.access_token, access_expires_at=tokens.expires_at,
+        refresh_token=tokens.refresh_token, refresh_expires_at=timezone.now() + timedelta(days=3), api_name=api_name,
+        connected_at=timezone.now()), tokens
+
+
+def _complete(finished, connection):
+    return finished(job_start(kind="fastapi_connect", label="Connect", task=fastapi_connect_task, args=(connection.pk,)))
+
+
+def test_a_repeated_api_name_is_told_in_words(configured, sandbox, finished):
+    connection, tokens = _connected_without_key(sandbox, "cust-dup", api_name="broker-desk")
+    oauth_client().create_api_key(tokens.access_token, body={"apiName": "broker-desk"})  # already on the account
+    job = _complete(finished, connection)
+    connection.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert connection.state == "failed" and connection.failure_kind == "duplicate_api_name"
+    assert "already has a key with this apiName" in failure_for_staff(connection)
+    assert "KuCoin 40901" in failure_for_staff(connection) and "40901" in job.error
+    assert "Delete that key at KuCoin" in failure_for_customer(connection)
+    assert connection.access_token and connection.api_key is None
+
+
+def test_too_many_keys_is_told_in_words_and_staff_can_retry_once_a_slot_is_free(client, configured, sandbox, finished, make_staff):
+    connection, tokens = _connected_without_key(sandbox, "cust-full")
+    made = [oauth_client().create_api_key(tokens.access_token, body={"apiName": f"other-{i}"}) for i in range(20)]
+    job = _complete(finished, connection)
+    connection.refresh_from_db()
+    assert job.state == Job.State.FAILED and connection.failure_kind == "too_many_keys"
+    assert "maximum number of API keys" in failure_for_staff(connection)
+    page = client.get(f"/connect/kucoin/status/{connection.public_id}/").content.decode()
+    assert "as many API keys as KuCoin allows" in page and "Connect KuCoin again" in page
+
+    # The customer deletes one at KuCoin; an operator asks again from the staff page.
+    with sandbox.world.lock:  # white-box: KuCoin's own site has the delete button, its API has none
+        del sandbox.world.accounts.keys[made[0].api_key]
+    client.force_login(make_staff("operator"))
+    response = client.post(f"/fast-api/{connection.pk}/retry/")
+    assert response.status_code == 302
+    finished(Job.objects.filter(kind="fastapi_connect").latest("created_at"))
+    connection.refresh_from_db()
+    assert connection.state == "key_created" and connection.api_key in oauth_client_keys(sandbox)
+
+
+def oauth_client_keys(sandbox):
+    return sandbox.dump()["oauth"]["fastKeys"]
+
+
+def test_an_expired_token_is_told_in_words(configured, sandbox, finished):
+    connection, _ = _connected_without_key(sandbox, "cust-late")
+    sandbox.advance_time(3 * 86400 + 60)  # access and refresh token both over at KuCoin
+    job = _complete(finished, connection)
+    connection.refresh_from_db()
+    assert job.state == Job.State.FAILED and connection.failure_kind == "token_expired"
+    assert "expired or revoked" in failure_for_staff(connection)
+    assert "ran out before we could finish" in failure_for_customer(connection)
+
+
+def test_disconnect_deletes_the_tokens_and_on_request_stops_using_the_key(client, configured, sandbox, finished):
+    connection, _, _ = connect(client, sandbox, finished)
+    fastapi_disconnect(connection=connection, mark_key_unused=False)
+    connection.refresh_from_db()
+    assert connection.state == "disconnected" and connection.access_token == "" and connection.refresh_token == ""
+    assert connection.key_usable  # the key keeps working unless staff say otherwise
+    fastapi_disconnect(connection=connection, mark_key_unused=True)
+    connection.refresh_from_db()
+    assert not connection.key_usable and list(usable_connections()) == []
+    with pytest.raises(ConnectionKeyUnusable):
+        connection_client(connection)
