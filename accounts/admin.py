@@ -308,7 +308,8 @@ class FastApiSettingsAdmin(GroupsOnceMixin, admin.ModelAdmin):
 
     list_display = ("client_id", "redirect_url", "key_creation_path", "send_api_name", "updated_at")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fields = ("client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name")
+    fields = ("client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name",
+              "link_secret")
     readonly_view_fields = ("client_id", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name",
                             "secret_stored")
 
@@ -320,9 +321,10 @@ class FastApiSettingsAdmin(GroupsOnceMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if self.has_change_permission(request, obj) else self.readonly_view_fields
 
-    @admin.display(description="Client secret")
+    @admin.display(description="Secrets stored")
     def secret_stored(self, obj) -> str:
-        return "set" if obj.client_secret else "not set"
+        return (f"client secret: {'set' if obj.client_secret else 'not set'}, "
+                f"link signing secret: {'set' if obj.link_secret else 'not set'}")
 
 
 @admin.register(FastApiConnection)

@@ -236,7 +236,8 @@ class FastApiSettingsForm(forms.ModelForm):
 
     class Meta:
         model = FastApiSettings
-        fields = ["client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name"]
+        fields = ["client_id", "client_secret", "redirect_url", "key_creation_path", "key_creation_body", "send_api_name",
+                  "link_secret"]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")

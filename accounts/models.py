@@ -360,6 +360,11 @@ class FastApiSettings(models.Model):
     key_creation_body = models.JSONField(
         null=True, blank=True, help_text="Extra JSON sent with the key creation, e.g. {\"authGroupMap\": {...}} for v2. Empty: none.",
     )
+    link_secret = EncryptedTextField(
+        blank=True, verbose_name="link signing secret",
+        help_text="Optional. When set, the start URL also needs sig=<hex HMAC-SHA256 of the customer reference with "
+                  "this secret>, so that only the broker's own site can make connect links for its customers.",
+    )
     send_api_name = models.BooleanField(
         default=True, verbose_name="send an apiName",
         help_text="Name each key (apiName) so that a retried creation cannot make a second key unnoticed.",

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kucoin.rebate_file import read_rebate_file  # noqa: E402
+from bench.results import Result, add_json_out_argument, write_results  # noqa: E402
 
 HEADER = "\ufeffdate,uid,tradeType,feeCurrency,volume,fee,rebateCurrency,rebateAmount,note\n"
 
@@ -59,6 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--chunks", action="store_true", help="feed byte chunks instead of a file object")
+    add_json_out_argument(ap)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +95,11 @@ def main() -> None:
             print(f"RSS spread while reading: {hi - lo:.2f} MiB (min {lo:.1f}, max {hi:.1f}); "
                   f"peak RSS of the process: {peak_mib():.1f} MiB; file size {size_mib:.1f} MiB")
         print(f"sum of rebateAmount: {total}")
+        spread = (max(m for _, m in samples) - min(m for _, m in samples)) if samples else 0.0
+        write_results(args.json_out, [
+            Result(f"rebate reader: {count:,} rows", count / elapsed, "rows/s"),
+            Result("rebate reader: RSS growth while reading", spread, "MiB", bound="flat (< 5 MiB)", met=spread < 5),
+        ])
 
 
 if __name__ == "__main__":

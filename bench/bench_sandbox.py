@@ -22,6 +22,9 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.results import Result, add_json_out_argument, write_results  # noqa: E402
+
 REFERENCE_RPS = 1000.0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,6 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--connections", type=int, default=1, help="keep-alive connections per client")
     ap.add_argument("--family", default="broker")
     ap.add_argument("--path", default="/api/v1/broker/nd/account?currentPage=1&pageSize=20")
+    add_json_out_argument(ap)
     args = ap.parse_args(argv)
 
     quotas = [q for p in ("spot", "futures", "management", "public", "broker") for q in ("--quota", f"{p}=1000000000")]
@@ -92,6 +96,8 @@ def main(argv=None) -> int:
     rps = ok / elapsed
     print(f"sandbox: {ok} signed requests OK, {errors} errors, in {elapsed:.2f} s with {args.clients} client "
           f"process(es): {rps:.0f} req/s; reference {REFERENCE_RPS:.0f} req/s; ratio {rps / REFERENCE_RPS:.2f}")
+    write_results(args.json_out, [Result("sandbox throughput (signed requests, other processes)", rps, "req/s",
+                                         REFERENCE_RPS, "required", ">= 1000 req/s", rps >= REFERENCE_RPS)])
     return 0 if errors == 0 else 1
 
 

@@ -24,6 +24,7 @@ import requests  # noqa: E402
 from kucoin import Credentials, PartnerCredentials  # noqa: E402
 from kucoin.signing import Signer, encoded_query, json_body, query_pairs, raw_query  # noqa: E402
 from kucoin.transport import prepare  # noqa: E402
+from bench.results import Result, add_json_out_argument, write_results  # noqa: E402
 
 # Made-up values (the spec's test vectors).
 KEY, SECRET, PASS = "TEST-APIKEY-0001", "TEST-SECRET-not-a-real-secret", "test-passphrase-1"
@@ -43,6 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--number", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=5)
+    add_json_out_argument(ap)
     args = ap.parse_args()
 
     from kucoin_universal_sdk.internal.infra.default_signer import KcSigner
@@ -100,11 +102,14 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s); best of {args.repeat} repeats")
     print(f"{'operation':36} {'ours us/call':>13} {'SDK us/call':>12} {'ratio':>7}")
     worst = 0.0
+    results = []
     for name, a, b, n in rows:
         ta, tb = best_us(a, n), best_us(b, n)
         worst = max(worst, ta / tb)
         print(f"{name:36} {ta:13.2f} {tb:12.2f} {ta / tb:7.2f}")
+        results.append(Result(f"signing: {name}", ta, "µs/call", tb, "official SDK", "ours ≤ SDK", ta <= tb))
     print(f"worst ratio ours/SDK: {worst:.2f} ({'not slower' if worst <= 1.0 else 'SLOWER'})")
+    write_results(args.json_out, results)
 
 
 if __name__ == "__main__":

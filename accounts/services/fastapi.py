@@ -16,10 +16,13 @@ the OAuth calls by path only.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import logging
 import re
 import secrets
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,10 +65,15 @@ def fastapi_settings() -> FastApiSettings:
     return row
 
 
-def oauth_client(row: FastApiSettings | None = None) -> OAuthClient:
+def oauth_client(row: FastApiSettings | None = None, *, connection: FastApiConnection | None = None) -> OAuthClient:
+    """The OAuth client of the broker's Fast API app; its calls are logged under the connection they serve."""
     row = row or fastapi_settings()
-    return make_oauth_client(client_id=row.client_id, client_secret=row.client_secret or None,
-                             api_key_add_path=row.key_creation_path)
+    client = make_oauth_client(client_id=row.client_id, client_secret=row.client_secret or None,
+                               api_key_add_path=row.key_creation_path)
+    if connection is not None and client.on_request is not None:
+        log = client.on_request
+        client.on_request = lambda record: log(dataclasses.replace(record, credential_id=connection.credential_id))
+    return client
 
 
 def _digest(value: str) -> str:
@@ -106,7 +114,13 @@ def validate_customer_ref(value: str) -> str:
     return value
 
 
-def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None) -> tuple[FastApiConnection, str]:
+def link_signature(secret: str, customer_ref: str) -> str:
+    """What the broker's site puts in `sig` when the settings hold a link signing secret."""
+    return hmac.new(secret.encode("utf-8"), customer_ref.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None,
+                          signature: str | None = None) -> tuple[FastApiConnection, str]:
     """A pending connection for the customer and the KuCoin login URL to send them to.
 
     A customer who starts again while a login is pending keeps the same row with a fresh state, so the
@@ -124,6 +138,10 @@ def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None)
         raise _refuse("start_not_configured", "Fast API settings are incomplete", "Connecting is not available yet",
                       "Connecting a KuCoin account is not available at the moment. Please try again later.",
                       status=503)
+    if row.link_secret and not hmac.compare_digest(link_signature(row.link_secret, customer_ref), signature or ""):
+        raise _refuse("start_bad_signature", "the link's signature is missing or wrong", "This link is not valid",
+                      "This link was not made by the broker's site. Go back there and use its “Connect KuCoin” "
+                      "button.", status=403)
     if redirect_uri is not None and redirect_uri != row.redirect_url:
         raise _refuse("start_bad_redirect", "a redirect URL other than the registered one was asked for",
                       "This link is not valid",
@@ -323,30 +341,34 @@ def fastapi_connect_complete(*, connection_id: int, run: JobRun) -> FastApiConne
     """Exchanges the code for tokens (once), then creates the key (once). Safe to run twice."""
     with leased(FastApiConnection, connection_id):
         connection = FastApiConnection.objects.get(pk=connection_id)
-        client = oauth_client()
-        if connection.code:
-            run.progress(1, 3, "Exchanging the authorization code for tokens")
-            code, connection.code = connection.code, ""
-            try:
-                tokens = client.exchange_code(code, connection.redirect_url)
-            except OAuthError as exc:
-                _fail(connection, "code_refused" if "grant" in (exc.msg or "") else _failure_kind(exc), exc,
-                      keep_state=connection.state == State.RECONNECT_NEEDED)
-                raise ConnectionFailed(failure_for_staff(connection)) from None
-            _store_tokens(connection, tokens)
-            connection.connected_at = timezone.now()
-            connection.state = State.KEY_CREATED if connection.api_key else State.CONNECTED
-            connection.error_code = connection.error_message = connection.failure_kind = ""
-            connection.save()
-        if connection.state == State.CONNECTED and not connection.api_key:
-            run.progress(2, 3, "Asking KuCoin to create the API key")
-            _create_key(connection, client)
-        if connection.state == State.KEY_CREATED:
-            run.succeed(f"Customer {connection.customer_ref} is connected; API key {connection.api_key}.",
-                        {"connection_id": connection.pk})
-        else:
-            run.succeed(f"Nothing to do: the connection is {connection.get_state_display().lower()}.")
-        return connection
+        with closing(oauth_client(connection=connection)) as client:
+            return _connect_complete(connection, client, run)
+
+
+def _connect_complete(connection: FastApiConnection, client: OAuthClient, run: JobRun) -> FastApiConnection:
+    if connection.code:
+        run.progress(1, 3, "Exchanging the authorization code for tokens")
+        code, connection.code = connection.code, ""
+        try:
+            tokens = client.exchange_code(code, connection.redirect_url)
+        except OAuthError as exc:
+            _fail(connection, "code_refused" if "grant" in (exc.msg or "") else _failure_kind(exc), exc,
+                  keep_state=connection.state == State.RECONNECT_NEEDED)
+            raise ConnectionFailed(failure_for_staff(connection)) from None
+        _store_tokens(connection, tokens)
+        connection.connected_at = timezone.now()
+        connection.state = State.KEY_CREATED if connection.api_key else State.CONNECTED
+        connection.error_code = connection.error_message = connection.failure_kind = ""
+        connection.save()
+    if connection.state == State.CONNECTED and not connection.api_key:
+        run.progress(2, 3, "Asking KuCoin to create the API key")
+        _create_key(connection, client)
+    if connection.state == State.KEY_CREATED:
+        run.succeed(f"Customer {connection.customer_ref} is connected; API key {connection.api_key}.",
+                    {"connection_id": connection.pk})
+    else:
+        run.succeed(f"Nothing to do: the connection is {connection.get_state_display().lower()}.")
+    return connection
 
 
 def _key_body(row: FastApiSettings, connection: FastApiConnection) -> dict | None:
@@ -432,7 +454,7 @@ def fastapi_tokens_refresh(*, run: JobRun) -> dict:
            .order_by("pk"))
     ids = list(due.values_list("pk", flat=True))
     counts = {"refreshed": 0, "reconnect_needed": 0, "later": 0, "forgotten": 0}
-    client = oauth_client() if ids else None
+    row = fastapi_settings()
     for done, pk in enumerate(ids, start=1):
         try:
             with leased(FastApiConnection, pk):
@@ -445,7 +467,8 @@ def fastapi_tokens_refresh(*, run: JobRun) -> dict:
                     counts["reconnect_needed"] += 1
                     continue
                 try:
-                    _refresh_tokens(connection, client)
+                    with closing(oauth_client(row, connection=connection)) as client:
+                        _refresh_tokens(connection, client)
                 except OAuthError as exc:
                     _reconnect_needed(connection, f"KuCoin refused the refresh ({exc.msg}): the customer connects "
                                                   "again to renew it. The API key keeps working.", exc)
@@ -499,16 +522,20 @@ def connection_client(connection: FastApiConnection) -> KuCoinClient:
 
     Services and tasks only; the key is decrypted here and nowhere else.
     """
+    identity = broker_identity()
+    credentials = connection_credentials(connection, key_version=identity.credentials.key_version)
+    return make_client(credentials, spot_partner=identity.spot_partner, futures_partner=identity.futures_partner)
+
+
+def connection_credentials(connection: FastApiConnection, *, key_version: str | None = None) -> Credentials:
+    """The connection's key as `kucoin` credentials (for a client cache like trading's `order_client`)."""
     if not connection.key_usable:
         raise ConnectionKeyUnusable(
             f"The Fast API connection of customer {connection.customer_ref} has no usable key "
             f"({connection.get_state_display().lower()}{'' if connection.key_in_use else ', key marked unused'}).")
-    identity = broker_identity()
-    credentials = Credentials(api_key=connection.api_key, api_secret=connection.api_secret,
-                              api_passphrase=connection.api_passphrase,
-                              key_version=identity.credentials.key_version or KEY_VERSION,
-                              credential_id=connection.credential_id)
-    return make_client(credentials, spot_partner=identity.spot_partner, futures_partner=identity.futures_partner)
+    return Credentials(api_key=connection.api_key, api_secret=connection.api_secret,
+                       api_passphrase=connection.api_passphrase, key_version=key_version or KEY_VERSION,
+                       credential_id=connection.credential_id)
 
 
 def token_expiry(when: datetime | None) -> str:

@@ -1,11 +1,17 @@
 """Sub-accounts: create (idempotent by name), sync from KuCoin, retire."""
 from __future__ import annotations
 
+import contextvars
+import queue
+import threading
+from typing import Iterator
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.broker import sub_account_prefix
+from accounts.bulk import upsert_sub_accounts
 from accounts.clients import broker_client
 from accounts.models import SubAccount
 from accounts.validation import validate_sub_account_name
@@ -15,6 +21,7 @@ from brokeroffice.leases import leased
 from brokeroffice.models import Job
 from kucoin import KuCoinClient
 from kucoin.errors import BadRequestError
+from kucoin.models import Page
 from kucoin.models import SubAccount as KuCoinSubAccount
 
 SYNC_PAGE_SIZE = 100
@@ -103,43 +110,60 @@ def subaccount_create_retry(*, sub_account: SubAccount, requested_by=None) -> Jo
     return job
 
 
-def _upsert_page(items: list[KuCoinSubAccount], synced_at) -> int:
-    """Writes one page of KuCoin's sub-accounts in two queries, whatever its size."""
-    by_name = {item.account_name: item for item in items}
-    # Rows created here whose answer was lost: match them by name, then treat them as known.
-    waiting = list(SubAccount.objects.filter(account_name__in=by_name, uid__isnull=True))
-    for row in waiting:
-        found = by_name[row.account_name]
-        row.uid, row.level, row.kucoin_created_at = found.uid, found.level, found.created_at
-        row.state, row.synced_at = SubAccount.State.ACTIVE, synced_at
-    if waiting:
-        SubAccount.objects.bulk_update(waiting, ["uid", "level", "kucoin_created_at", "state", "synced_at"])
-    matched = {row.account_name for row in waiting}
-    rows = [
-        SubAccount(account_name=item.account_name, uid=item.uid, level=item.level, kucoin_created_at=item.created_at,
-                   state=SubAccount.State.ACTIVE, synced_at=synced_at)
-        for item in items
-        if item.account_name not in matched
-    ]
-    SubAccount.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["uid"], update_fields=["account_name", "level", "kucoin_created_at", "synced_at"]
-    )
+def _upsert_page(items: list[KuCoinSubAccount], waiting: dict[str, int], synced_at) -> int:
+    """Writes one page of KuCoin's sub-accounts: rows created here whose answer was lost (matched by name)
+    are completed, the rest upserted by uid in one statement."""
+    lost_answers = [item for item in items if item.account_name in waiting]
+    for item in lost_answers:
+        SubAccount.objects.filter(pk=waiting.pop(item.account_name)).update(
+            uid=item.uid, level=item.level, kucoin_created_at=item.created_at, state=SubAccount.State.ACTIVE,
+            synced_at=synced_at, error_code="", error_message="",
+        )
+    matched = {item.account_name for item in lost_answers}
+    upsert_sub_accounts([item for item in items if item.account_name not in matched], synced_at)
     return len(items)
+
+
+def _pages_ahead(client: KuCoinClient, depth: int = 2) -> Iterator[Page]:
+    """KuCoin's pages, fetched one or two ahead in a thread while the previous one is written."""
+    pages: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def fetch() -> None:
+        try:
+            number = 1
+            while True:
+                page = client.broker.get_sub_accounts(page=number, page_size=SYNC_PAGE_SIZE)
+                pages.put(page)
+                if not page.items or number >= page.total_page:
+                    break
+                number += 1
+            pages.put(done)
+        except BaseException as exc:  # handed to the writing side, which raises it
+            pages.put(exc)
+        finally:
+            connections.close_all()  # the call log wrote through this thread's own connection
+
+    threading.Thread(target=contextvars.copy_context().run, args=(fetch,), daemon=True).start()
+    while True:
+        item = pages.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def subaccounts_sync(*, run: JobRun) -> int:
     """Reads every page of the broker's sub-accounts from KuCoin and upserts them in bulk."""
     client = broker_client()
     synced_at = timezone.now()
-    page_number, done = 1, 0
-    while True:
-        page = client.broker.get_sub_accounts(page=page_number, page_size=SYNC_PAGE_SIZE)
+    waiting = dict(SubAccount.objects.filter(uid__isnull=True).values_list("account_name", "pk"))
+    done = 0
+    for page in _pages_ahead(client):
         with transaction.atomic():
-            done += _upsert_page(page.items, synced_at)
+            done += _upsert_page(page.items, waiting, synced_at)
         run.progress(done, page.total_num, f"{done} of {page.total_num} sub-accounts")
-        if not page.items or page_number >= page.total_page:
-            break
-        page_number += 1
     run.succeed(f"Synced {done} sub-accounts from KuCoin.", {"count": done})
     return done
 

@@ -2,11 +2,12 @@
 logged reason, nothing stored), against the sandbox's real login page. No worker: nothing here calls KuCoin
 from the back-office (the queued task is not run)."""
 import logging
+import uuid
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.core.cache import cache
+import requests
 from django.utils import timezone
 
 from accounts.models import FastApiConnection
@@ -18,8 +19,10 @@ BASE = "http://testserver"
 
 
 @pytest.fixture(autouse=True)
-def no_start_budget_used():
-    cache.delete("fastapi-start:127.0.0.1")
+def no_start_budget_used(settings):
+    """A cache of this test's own: the start URL's per-address budget is not shared with other runs."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"fastapi-test-{uuid.uuid4()}"}}
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def test_start_sends_the_customer_to_kucoin_with_the_registered_redirect_url_as_
     assert raw_columns(connection.pk)["state_digest"] == _digest(params["state"])
     assert connection.state_expires_at - timezone.now() <= timedelta(minutes=10)
     # The sandbox's page is KuCoin's login and consent form.
-    assert "Log in with KuCoin" in __import__("requests").get(location, timeout=10).text
+    assert "Log in with KuCoin" in requests.get(location, timeout=10).text
 
 
 def test_starting_again_reuses_the_pending_connection_and_retires_its_old_state(client, configured, sandbox):

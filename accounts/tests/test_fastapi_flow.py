@@ -6,7 +6,6 @@ from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import FastApiConnection
 from accounts.services.fastapi import (ConnectionKeyUnusable, connection_client, fastapi_disconnect,
@@ -23,8 +22,10 @@ BASE = "http://testserver"
 
 
 @pytest.fixture(autouse=True)
-def no_start_budget_used():
-    cache.delete("fastapi-start:127.0.0.1")
+def no_start_budget_used(settings):
+    """A cache of this test's own: the start URL's per-address budget is not shared with other runs."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"fastapi-test-{uuid.uuid4()}"}}
 
 
 @pytest.fixture
@@ -95,6 +96,7 @@ def test_the_connection_creates_a_key_whose_orders_are_tagged(client, configured
     oauth_calls = KuCoinCall.objects.filter(family="oauth")
     assert {c.path for c in oauth_calls} == {"/_oauth/access-token", "/_oauth/resource/ucenter/outer/api-key/add"}
     assert {c.actor for c in oauth_calls} == {"customer cust-0042"}
+    assert {c.credential for c in oauth_calls} == {connection.credential_id}  # which connection, never a token
     for call in KuCoinCall.objects.all():
         for secret in (connection.access_token, connection.refresh_token, connection.api_secret):
             assert secret not in f"{call.path} {call.error} {call.credential}"
@@ -226,3 +228,28 @@ def test_disconnect_deletes_the_tokens_and_on_request_stops_using_the_key(client
     assert not connection.key_usable and list(usable_connections()) == []
     with pytest.raises(ConnectionKeyUnusable):
         connection_client(connection)
+
+
+def test_a_dropped_token_exchange_is_tried_again(client, configured, sandbox, finished):
+    sandbox.set_fault("drop_before", count=1, path="/_oauth/access-token")
+    connection, job, _ = connect(client, sandbox, finished)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.attempts == 2 and connection.state == "key_created"
+    calls = KuCoinCall.objects.filter(family="oauth", path="/_oauth/access-token")
+    assert [c.error for c in calls.order_by("id")] == ["ServiceUnavailableError", ""]
+
+
+def test_a_lost_key_creation_answer_never_makes_a_second_key(client, configured, sandbox, finished):
+    """KuCoin made the key but the answer was lost: the retry sends the same apiName, KuCoin refuses it, and
+    the customer is asked to delete that key (its secret never reached us) rather than getting two."""
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("drop_after", count=1, path="/_oauth/resource/ucenter/outer/api-key/add")
+    connection, job, status_url = connect(client, sandbox, finished)
+    assert job.state == Job.State.FAILED and job.attempts == 2
+    assert connection.failure_kind == "key_lost" and connection.api_key is None
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in before}
+    assert [v["label"] for v in new_keys.values()] == [connection.api_name]
+    page = client.get(status_url).content.decode()
+    assert "Delete the key named below" in page and connection.api_name in page
+    assert "probably created" in failure_for_staff(connection)

@@ -56,3 +56,15 @@ def test_sync_stores_every_sub_account_kucoin_has(kucoin_worker, sandbox, finish
     # Syncing again changes nothing.
     finished(job_start(kind="subaccounts_sync", label="Sync", task=subaccounts_sync_task))
     assert SubAccount.objects.count() == len(at_kucoin)
+
+
+def test_sync_completes_a_row_whose_creation_answer_was_lost(kucoin_worker, sandbox, finished):
+    from accounts.tasks import subaccounts_sync_task
+
+    uid, name = sorted(sub_accounts(sandbox.dump()).items())[0]
+    waiting = SubAccount.objects.create(account_name=name)  # as if the answer to its creation had been lost
+    job = finished(job_start(kind="subaccounts_sync", label="Sync", task=subaccounts_sync_task))
+    assert job.state == Job.State.SUCCEEDED, job.error
+    waiting.refresh_from_db()
+    assert waiting.uid == uid and waiting.state == SubAccount.State.ACTIVE
+    assert SubAccount.objects.filter(account_name=name).count() == 1

@@ -2,6 +2,7 @@
 the staff pages of connections and settings. No view calls KuCoin: the callback keeps the code for a task."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from accounts.views.common import add_service_error, job_in_request, keyset_page
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, VIEWER, role_required
 
+logger = logging.getLogger("accounts.fastapi")
 # The public start URL: at most this many new logins per client address per minute.
 STARTS_PER_MINUTE = 20
 State = FastApiConnection.State
@@ -64,12 +66,14 @@ def _refused(request, refusal: Refusal):
 def connect_start(request):
     """/connect/kucoin/?customer=REF: a pending connection, then KuCoin's login page."""
     if _too_many_starts(request):
+        logger.warning("Fast API start refused (start_rate_limited): too many starts from one address")
         return _refused(request, Refusal("start_rate_limited", "too many starts from one address",
                                          "Please wait a minute", "Too many connection attempts came from your "
                                          "network. Wait a minute, then try again.", 429))
     try:
         _, authorize_url = fastapi_connect_start(customer_ref=request.GET.get("customer", ""),
-                                                 redirect_uri=request.GET.get("redirect_uri"))
+                                                 redirect_uri=request.GET.get("redirect_uri"),
+                                                 signature=request.GET.get("sig"))
     except Refusal as refusal:
         return _refused(request, refusal)
     return HttpResponseRedirect(authorize_url)
