@@ -2,6 +2,7 @@
 broker's own key and sent with the broker's partner headers."""
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterator, Sequence
@@ -54,6 +55,17 @@ def _page(data: dict, parse) -> Page:
                 int(data.get("pageSize") or 0), int(data.get("totalNum") or 0), int(data.get("totalPage") or 0))
 
 
+def _every_page(fetch) -> Iterator:
+    """The items of every page, fetching page after page until the last."""
+    page = 1
+    while True:
+        p = fetch(page)
+        yield from p.items
+        if not p.items or page >= p.total_page:
+            return
+        page += 1
+
+
 class BrokerAPI:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
@@ -77,24 +89,21 @@ class BrokerAPI:
         return _page(data or {}, SubAccount.parse)
 
     def iter_sub_accounts(self, page_size: int = 100) -> Iterator[SubAccount]:
-        page = 1
-        while True:
-            p = self.get_sub_accounts(page=page, page_size=page_size)
-            yield from p.items
-            if not p.items or page >= p.total_page:
-                return
-            page += 1
+        return _every_page(lambda page: self.get_sub_accounts(page=page, page_size=page_size))
 
     def get_sub_account(self, uid: str) -> SubAccount | None:
         p = self.get_sub_accounts(uid=uid, page=1, page_size=1)
         return p.items[0] if p.items else None
 
     def find_sub_account_by_name(self, account_name: str, page_size: int = 100) -> SubAccount | None:
-        """After an unknown outcome of add_sub_account: was it created? (KuCoin filters by uid only,
-        so this walks every page.)"""
-        for sub in self.iter_sub_accounts(page_size=page_size):
-            if sub.account_name == account_name:
-                return sub
+        """After an unknown outcome of add_sub_account: was it created? KuCoin filters by uid only, so this
+        reads the first page, then the others from the last back (a new sub-account is listed last)."""
+        first = self.get_sub_accounts(page=1, page_size=page_size)
+        pages = itertools.chain([first], (self.get_sub_accounts(page=n, page_size=page_size) for n in range(first.total_page, 1, -1)))
+        for page in pages:
+            for sub in page.items:
+                if sub.account_name == account_name:
+                    return sub
         return None
 
     # 4
@@ -230,10 +239,4 @@ class BrokerAPI:
         return _page(data or {}, KycStatus.parse)
 
     def iter_kyc_statuses(self, page_size: int = 100) -> Iterator[KycStatus]:
-        page = 1
-        while True:
-            p = self.get_kyc_status_page(page=page, page_size=page_size)
-            yield from p.items
-            if not p.items or page >= p.total_page:
-                return
-            page += 1
+        return _every_page(lambda page: self.get_kyc_status_page(page=page, page_size=page_size))

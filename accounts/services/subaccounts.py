@@ -47,19 +47,6 @@ def subaccount_create(*, name: str, requested_by=None) -> tuple[SubAccount, Job]
     return sub_account, job
 
 
-def find_sub_account_by_name(client: KuCoinClient, name: str) -> KuCoinSubAccount | None:
-    """KuCoin cannot filter by name: read the first page, then from the last page back (new ones are last)."""
-    first = client.broker.get_sub_accounts(page=1, page_size=SYNC_PAGE_SIZE)
-    for item in first.items:
-        if item.account_name == name:
-            return item
-    for page in range(first.total_page, 1, -1):
-        for item in client.broker.get_sub_accounts(page=page, page_size=SYNC_PAGE_SIZE).items:
-            if item.account_name == name:
-                return item
-    return None
-
-
 def _mark_active(sub_account: SubAccount, found: KuCoinSubAccount) -> None:
     sub_account.uid = found.uid
     sub_account.level = found.level
@@ -80,7 +67,7 @@ def subaccount_create_send(*, sub_account_id: int, run: JobRun) -> SubAccount:
         client = broker_client()
         if sub_account.sent_at:
             run.progress(0, 1, "Checking whether an earlier attempt created it")
-            found = find_sub_account_by_name(client, sub_account.account_name)
+            found = client.broker.find_sub_account_by_name(sub_account.account_name, page_size=SYNC_PAGE_SIZE)
             if found:
                 _mark_active(sub_account, found)
                 run.succeed(f"{sub_account.account_name} exists at KuCoin with UID {found.uid}.")
