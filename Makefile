@@ -28,9 +28,9 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: every benchmark, figures in bench/RESULTS.md
+## bench: every benchmark on PostgreSQL and Redis (started if down), figures in bench/RESULTS.md
 bench: install-dev
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	eval "$$(bin/services-up brokeroffice_bench)" && $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test-queue-* var/test-db-*.sqlite3* test-artefacts
