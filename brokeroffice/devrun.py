@@ -47,6 +47,7 @@ def main() -> None:
     manage("migrate", "--noinput", "-v", "0", env=env)
     sandbox, info = start_sandbox(env)
     env.update(sandbox_environment(info))
+    manage("demo_configure", "--sandbox-info", json.dumps(info), "--base-url", f"http://127.0.0.1:{port}", env=env)
     manage("ensure_demo_users", "--url", f"http://127.0.0.1:{port}/", env=env)
     print(f"KuCoin sandbox: {json.dumps(info['urls'])}", flush=True)
 

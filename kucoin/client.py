@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
+from .account import AccountAPI
 from .broker import BrokerAPI
 from .clock import ServerClock
 from .credentials import Credentials, Hosts, PartnerCredentials
@@ -42,6 +43,7 @@ class KuCoinClient:
         self.broker = BrokerAPI(self.transport)
         self.spot = SpotAPI(self.transport)
         self.futures = FuturesAPI(self.transport)
+        self.account = AccountAPI(self.transport)   # the key's own wallet: deposit addresses, withdrawals
 
     def __repr__(self) -> str:
         return f"KuCoinClient({self.transport!r})"

@@ -63,6 +63,10 @@ class NotFoundError(BadRequestError):
     """404000, or a business 'does not exist' code."""
 
 
+class AlreadyExistsError(BadRequestError):
+    """260000: the deposit address already exists (read it with GET instead)."""
+
+
 class ServerError(KuCoinError):
     """5xx or an unusable answer from KuCoin; for a GET, safe to retry later."""
 
@@ -83,6 +87,7 @@ class ValidationError(KuCoinError, ValueError):
 # Business "does not exist" codes (spot HF order, futures order).
 _NOT_FOUND_CODES = {"404000", "126043"}
 _PARTNER_CODES = {"400200", "400201", "400202"}
+_ALREADY_EXISTS_CODES = {"260000"}
 
 
 def error_for(code: str | None, msg: str, http_status: int | None, endpoint: str | None) -> KuCoinError:
@@ -98,6 +103,8 @@ def error_for(code: str | None, msg: str, http_status: int | None, endpoint: str
         return AuthenticationError(msg, **kw)
     if code == "429000" or http_status == 429:
         return RateLimitError(msg, **kw)
+    if code in _ALREADY_EXISTS_CODES:
+        return AlreadyExistsError(msg, **kw)
     if code in _NOT_FOUND_CODES or http_status == 404:
         return NotFoundError(msg, **kw)
     if (http_status is not None and http_status >= 500) or code == "500000":
@@ -123,3 +130,7 @@ class DuplicateApiNameError(OAuthError):
 
 class TooManyApiKeysError(OAuthError):
     """The user's number of API keys has reached KuCoin's maximum."""
+
+
+class OAuthServerError(OAuthError, ServerError):
+    """A 5xx from KuCoin's OAuth endpoints: worth another try later, like any server error."""

@@ -316,3 +316,113 @@ class OpenOrderCounts:
 
     MAX_LIMIT_ORDERS = 100
     MAX_STOP_ORDERS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DepositAddress:
+    """A deposit address of the key's own account (V3). `to`: MAIN or TRADE, the account a deposit
+    to it is credited to. On memo chains (TON, XRP...) the memo is what tells customers apart."""
+
+    currency: str
+    chain_id: str
+    chain_name: str
+    address: str
+    memo: str
+    to: str
+    contract_address: str | None
+    expiration_date: int | None  # Lightning invoices only
+    raw: dict = _raw()
+
+    @classmethod
+    def parse(cls, d: dict) -> "DepositAddress":
+        exp = d.get("expirationDate")
+        return cls(d.get("currency") or "", d.get("chainId") or "", d.get("chainName") or "", d.get("address") or "",
+                   d.get("memo") or "", str(d.get("to") or "").upper(), d.get("contractAddress"),
+                   None if exp is None else int(exp), d)
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalQuota:
+    """GET /api/v1/withdrawals/quotas: what the key's account may withdraw of one currency on one chain."""
+
+    currency: str
+    chain: str  # chainName, e.g. TRC20
+    is_withdraw_enabled: bool
+    reason: str | None
+    min_size: Decimal
+    min_fee: Decimal
+    inner_min_fee: Decimal
+    precision: int
+    remain_amount: Decimal  # left of today's quota, in this currency
+    available_amount: Decimal  # what can go out now (balance and quota)
+    locked_amount: Decimal | None
+    quota_currency: str
+    limit_quota_currency_amount: Decimal | None
+    used_quota_currency_amount: Decimal | None
+    raw: dict = _raw()
+
+    @classmethod
+    def parse(cls, d: dict) -> "WithdrawalQuota":
+        z = lambda k: to_decimal(d.get(k)) or Decimal(0)  # noqa: E731
+        return cls(d.get("currency") or "", d.get("chain") or "", bool(d.get("isWithdrawEnabled")), d.get("reason"),
+                   z("withdrawMinSize"), z("withdrawMinFee"), z("innerWithdrawMinFee"), int(d.get("precision") or 0),
+                   z("remainAmount"), z("availableAmount"), to_decimal(d.get("lockedAmount")),
+                   d.get("quotaCurrency") or "", to_decimal(d.get("limitQuotaCurrencyAmount")),
+                   to_decimal(d.get("usedQuotaCurrencyAmount")), d)
+
+    def refusal_for(self, amount: Decimal) -> str | None:
+        """Why KuCoin would refuse to withdraw `amount` under this quota, in words; None if it would not."""
+        if not self.is_withdraw_enabled:
+            return f"withdrawals of {self.currency} on {self.chain} are disabled" + (
+                f": {self.reason}" if self.reason else "")
+        if amount <= 0:
+            return "the amount must be greater than zero"
+        if -amount.normalize().as_tuple().exponent > self.precision:
+            return f"{self.currency} amounts have at most {self.precision} decimal places"
+        if amount < self.min_size:
+            return f"the minimum withdrawal is {self.min_size} {self.currency}"
+        if amount > self.remain_amount:
+            return f"only {self.remain_amount} {self.currency} of today's withdrawal quota is left"
+        if amount > self.available_amount:
+            return f"only {self.available_amount} {self.currency} is available to withdraw"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalRecord:
+    """One withdrawal of the key's own account: GET /api/v1/withdrawals/{id} or an item of
+    GET /api/v1/withdrawals (the list has no uid, chainName, failureReason or cancelType)."""
+
+    id: str
+    uid: str | None
+    currency: str
+    chain: str  # chainId, e.g. trx
+    chain_name: str | None
+    status: str  # REVIEW | PROCESSING | WALLET_PROCESSING | SUCCESS | FAILURE
+    failure_reason: str | None
+    address: str
+    memo: str
+    is_inner: bool
+    amount: Decimal
+    fee: Decimal | None
+    wallet_tx_id: str | None
+    remark: str
+    cancel_type: str | None  # CANCELABLE | CANCELING | NON_CANCELABLE
+    created_at: datetime | None
+    updated_at: datetime | None
+    raw: dict = _raw()
+
+    FINAL_STATUSES = ("SUCCESS", "FAILURE")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @classmethod
+    def parse(cls, d: dict) -> "WithdrawalRecord":
+        return cls(str(d.get("id")), to_str(d.get("uid")), d.get("currency") or "",
+                   d.get("chainId") or d.get("chain") or "", d.get("chainName"), d.get("status") or "",
+                   d.get("failureReason") or None, d.get("address") or "", d.get("memo") or "",
+                   bool(d.get("isInner")), to_decimal(d.get("amount")), to_decimal(d.get("fee")),
+                   d.get("walletTxId") or None, d.get("remark") or "", d.get("cancelType"),
+                   from_ms(d.get("createdAt")), from_ms(d.get("updatedAt")), d)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import (DuplicateApiNameError, OAuthError, OutcomeUnknownError, ServiceUnavailableError,
+from .errors import (DuplicateApiNameError, OAuthError, OAuthServerError, OutcomeUnknownError, ServiceUnavailableError,
                      TokenExpiredError, TooManyApiKeysError)
 from .transport import RequestRecord
 
@@ -69,6 +69,8 @@ class FastApiKey:
 def _oauth_error(msg: str, code: str | None, status: int | None, endpoint: str) -> OAuthError:
     low = (msg or "").lower()
     kw = dict(code=code, http_status=status, endpoint=endpoint)
+    if status is not None and status >= 500:
+        return OAuthServerError(msg, **kw)
     if "apiname" in low.replace(" ", "") and any(w in low for w in ("exist", "repeat", "duplicat", "already")):
         return DuplicateApiNameError(msg, **kw)
     if any(w in low for w in ("maximum", "max number", "too many", "limit")) and "key" in low:

@@ -57,6 +57,16 @@ SPOT_CANCEL_ORDER = _e("spot", "DELETE", "/api/v1/hf/orders/{orderId}", "spot", 
 SPOT_CANCEL_ORDER_BY_CLIENT_OID = _e("spot", "DELETE", "/api/v1/hf/orders/client-order/{clientOid}", "spot", 1)
 SPOT_ACCOUNTS = _e("spot", "GET", "/api/v1/accounts", "management", 5)
 
+# The key's own wallet (spot host, Management pool): V3 deposit addresses, V3 withdrawals and the
+# non-deprecated withdrawal calls of openapi-account-deposit.json / openapi-account-withdrawal.json.
+ACCOUNT_ADD_DEPOSIT_ADDRESS = _e("spot", "POST", "/api/v3/deposit-address/create", "management", 20)
+ACCOUNT_GET_DEPOSIT_ADDRESSES = _e("spot", "GET", "/api/v3/deposit-addresses", "management", 5)
+ACCOUNT_WITHDRAWAL_QUOTAS = _e("spot", "GET", "/api/v1/withdrawals/quotas", "management", 20)
+ACCOUNT_WITHDRAW = _e("spot", "POST", "/api/v3/withdrawals", "management", 5)
+ACCOUNT_CANCEL_WITHDRAWAL = _e("spot", "DELETE", "/api/v1/withdrawals/{withdrawalId}", "management", 20)
+ACCOUNT_GET_WITHDRAWAL = _e("spot", "GET", "/api/v1/withdrawals/{withdrawalId}", "management", 20)
+ACCOUNT_WITHDRAWAL_HISTORY = _e("spot", "GET", "/api/v1/withdrawals", "management", 20)
+
 # Futures (futures host).
 FUTURES_PLACE_ORDER = _e("futures", "POST", "/api/v1/orders", "futures", 2)
 FUTURES_GET_ORDER = _e("futures", "GET", "/api/v1/orders/{orderId}", "futures", 5)

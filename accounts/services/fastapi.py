@@ -277,6 +277,11 @@ FAILURES = {
         "whose secret we never received. The customer deletes it at KuCoin (API Management) and connects again.",
         "We could not finish setting up your API key. Delete the key named below at KuCoin (Account › API "
         "Management), then connect again."),
+    "key_unknown": (
+        "The key-creation answer was lost and no apiName was sent, so whether KuCoin made the key cannot be checked: "
+        "nothing more is sent. The customer deletes the key made just now at KuCoin (API Management) and connects again.",
+        "We could not finish setting up your API key. Check your API keys at KuCoin (Account › API Management), delete "
+        "the one created just now, then connect again."),
     "too_many_keys": (
         "KuCoin refused the key: the customer's account has the maximum number of API keys. The customer deletes a "
         "key they no longer use at KuCoin, then connects again.",
@@ -383,11 +388,15 @@ def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
     lost_before = connection.sent_at is not None
     if not connection.api_name:
         connection.api_name = f"broker-{connection.pk}-{secrets.token_hex(3)}"  # chosen and saved before sending
+    if lost_before and not row.send_api_name:
+        # Without a name KuCoin cannot tell us whether the lost call made the key: never send a second one.
+        _fail(connection, "key_unknown")
+        raise ConnectionFailed(failure_for_staff(connection))
     connection.sent_at = timezone.now()
     connection.save(update_fields=["api_name", "sent_at", "updated_at"])
-    if connection.access_expires_at and connection.access_expires_at <= timezone.now() + timedelta(seconds=30):
-        _refresh_tokens(connection, client)
     try:
+        if connection.access_expires_at and connection.access_expires_at <= timezone.now() + timedelta(seconds=30):
+            _refresh_tokens(connection, client)
         try:
             key = client.create_api_key(connection.access_token, body=_key_body(row, connection))
         except TokenExpiredError:

@@ -223,3 +223,16 @@ def test_customer_pages_need_no_staff_login_and_staff_pages_do(client, configure
     assert client.get(f"/connect/kucoin/status/{connection.public_id}/").status_code == 200
     for path in ("/fast-api/", f"/fast-api/{connection.pk}/", "/fast-api/settings/"):
         assert client.get(path).status_code == 302  # to the login page
+
+
+def test_with_a_link_signing_secret_only_links_signed_by_the_broker_start_a_connection(client, configured):
+    from accounts.services.fastapi import link_signature
+
+    configured.link_secret = "made-up-link-secret"
+    configured.save()
+    assert start(client).status_code == 403
+    assert start(client, sig="0" * 64).status_code == 403
+    assert start(client, sig=link_signature("made-up-link-secret", "cust-0099")).status_code == 403  # another's
+    assert not FastApiConnection.objects.exists()
+    assert start(client, sig=link_signature("made-up-link-secret", "cust-0042")).status_code == 302
+    assert FastApiConnection.objects.get().customer_ref == "cust-0042"

@@ -253,3 +253,16 @@ def test_a_lost_key_creation_answer_never_makes_a_second_key(client, configured,
     page = client.get(status_url).content.decode()
     assert "Delete the key named below" in page and connection.api_name in page
     assert "probably created" in failure_for_staff(connection)
+
+
+def test_without_an_api_name_a_lost_answer_is_never_sent_twice(client, configured, sandbox, finished):
+    configured.send_api_name = False
+    configured.save()
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("drop_after", count=1, path="/_oauth/resource/ucenter/outer/api-key/add")
+    connection, job, status_url = connect(client, sandbox, finished)
+    assert job.state == Job.State.FAILED and connection.failure_kind == "key_unknown"
+    assert len(set(keys_of(sandbox.dump(), alice["uid"])) - before) == 1
+    assert KuCoinCall.objects.filter(path="/_oauth/resource/ucenter/outer/api-key/add").count() == 1
+    assert "delete the one created just now" in client.get(status_url).content.decode()

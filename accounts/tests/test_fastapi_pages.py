@@ -93,12 +93,14 @@ def test_a_broker_admin_sets_up_fast_api_and_the_secret_is_never_shown(client, m
     data = {"client_id": "made-up-client", "client_secret": CLIENT_SECRET,
             "redirect_url": "https://office.example.com/connect/kucoin/callback/",
             "key_creation_path": "/_oauth/resource/cyber-truck-vault/v2/outer/api-key/add",
-            "key_creation_body": '{"authGroupMap": {"API_SPOT": true, "API_COMMON": true}}', "send_api_name": "on"}
+            "key_creation_body": '{"authGroupMap": {"API_SPOT": true, "API_COMMON": true}}', "send_api_name": "on",
+            "link_secret": "made-up-link-secret-never-shown"}
     assert client.post("/fast-api/settings/", data).status_code == 302
     row = FastApiSettings.objects.get()
     assert row.client_secret == CLIENT_SECRET and row.key_creation_body == {"authGroupMap": {"API_SPOT": True, "API_COMMON": True}}
     page = html(client.get("/fast-api/settings/"))
-    assert CLIENT_SECRET not in page and "set (never shown)" in page
+    assert CLIENT_SECRET not in page and "made-up-link-secret-never-shown" not in page and "set (never shown)" in page
+    assert FastApiSettings.objects.get().link_secret == "made-up-link-secret-never-shown"
     # A blank secret box keeps the stored secret.
     assert client.post("/fast-api/settings/", {**data, "client_secret": ""}).status_code == 302
     assert FastApiSettings.objects.get().client_secret == CLIENT_SECRET

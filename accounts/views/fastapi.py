@@ -128,7 +128,7 @@ def connection_list(request):
             connections = connections.filter(state=filters.cleaned_data["state"])
     settings_row = fastapi_settings()
     context = {"filters": filters, "page": keyset_page(request, connections), "job": job_in_request(request),
-               "configured": settings_row.is_configured, "now": timezone.now(),
+               "configured": settings_row.is_configured, "now": timezone.now(), "signed": bool(settings_row.link_secret),
                "start_url": request.build_absolute_uri(reverse("accounts:fastapi-start")) + "?customer=…"}
     return render(request, "accounts/fastapi/connection_list.html", context)
 
@@ -189,5 +189,6 @@ def fastapi_settings_view(request):
         messages.success(request, "Saved the Fast API settings.")
         return redirect("accounts:fastapi-settings")
     context = {"form": form, "settings_row": row, "has_secret": bool(row.client_secret),
+               "has_link_secret": bool(row.link_secret),
                "callback_url": request.build_absolute_uri(reverse("accounts:fastapi-callback"))}
     return render(request, "accounts/fastapi/settings.html", context, status=400 if form.errors else 200)

@@ -140,3 +140,11 @@ def test_expired_refresh_token(server):
     c = OAuthClient(server.url, CLIENT_ID)
     with pytest.raises(TokenExpiredError):
         c.refresh("refresh-unknown")
+
+
+def test_a_server_error_from_the_token_endpoint_is_retryable():
+    from kucoin.errors import OAuthServerError, ServerError
+    from kucoin.oauth import _oauth_error
+
+    error = _oauth_error("Service Unavailable", "503000", 503, "GET /_oauth/access-token")
+    assert isinstance(error, OAuthServerError) and isinstance(error, ServerError)
