@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from brokeroffice import selectors
+from brokeroffice import dashboard, selectors
 from brokeroffice.health import health_report
 from brokeroffice.jobs import job_create, job_enqueue
 from brokeroffice.models import Job
@@ -18,7 +18,17 @@ from brokeroffice.tasks import queue_selftest_task
 
 @role_required(VIEWER)
 def home(request):
-    return render(request, "home.html", {"recent_jobs": selectors.jobs_recent()[:10]})
+    from accounts import selectors as accounts_selectors
+
+    return render(request, "home.html", {
+        "recent_jobs": selectors.jobs_recent()[:8],
+        "sub_accounts": accounts_selectors.sub_account_counts(),
+        "broker": accounts_selectors.broker_connection(),
+        "kucoin_errors": dashboard.kucoin_errors_since(hours=24),
+        "failed_jobs": dashboard.failed_jobs_since(hours=24),
+        "schedules": dashboard.next_schedules(),
+        "queue_lengths": queue_lengths(),
+    })
 
 
 @role_required(VIEWER)
