@@ -21,7 +21,7 @@ from typing import Iterator
 
 from . import validation as v
 from . import weights as w
-from .broker import _every_page, _ms, _page  # the one page walker and ms conversion of the package
+from .paging import every_page, page_of, to_ms
 from .errors import AlreadyExistsError
 from .models import DepositAddress, Page, WithdrawalQuota, WithdrawalRecord
 from .transport import Transport
@@ -127,13 +127,13 @@ class AccountAPI:
             raise v.ValidationError(f"page_size must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}",
                                     field="pageSize")
         query = [("currency", v.required(currency, "currency").upper()), ("status", status),
-                 ("startAt", _ms(start)), ("endAt", _ms(end)), ("currentPage", v.positive_int(page, "page")),
+                 ("startAt", to_ms(start)), ("endAt", to_ms(end)), ("currentPage", v.positive_int(page, "page")),
                  ("pageSize", int(page_size))]
-        return _page(self._t.call(w.ACCOUNT_WITHDRAWAL_HISTORY, query=query) or {}, WithdrawalRecord.parse)
+        return page_of(self._t.call(w.ACCOUNT_WITHDRAWAL_HISTORY, query=query) or {}, WithdrawalRecord.parse)
 
     def iter_withdrawals(self, currency: str, *, status: str | None = None, start: datetime | int | None = None,
                          end: datetime | int | None = None, page_size: int = 100) -> Iterator[WithdrawalRecord]:
-        return _every_page(lambda n: self.get_withdrawals(currency, status=status, start=start, end=end, page=n,
+        return every_page(lambda n: self.get_withdrawals(currency, status=status, start=start, end=end, page=n,
                                                           page_size=page_size))
 
     def find_withdrawals(self, currency: str, *, since: datetime, remark: str | None = None,

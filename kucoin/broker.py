@@ -10,6 +10,7 @@ from typing import Iterator, Sequence
 from . import validation as v
 from . import weights as w
 from .models import (ApiKey, BrokerInfo, Deposit, KycStatus, Page, SubAccount, TransferDetail, Withdrawal)
+from .paging import every_page, page_of, to_ms
 from .transport import Transport
 
 TRADE_TYPES = {"spot": "1", "futures": "2", "1": "1", "2": "2"}
@@ -40,32 +41,6 @@ def _page_size(size: int) -> int:
     return int(size)
 
 
-def _ms(value: datetime | int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise v.ValidationError("timestamps must be timezone-aware", field="timestamp")
-        return int(value.timestamp() * 1000)
-    return int(value)
-
-
-def _page(data: dict, parse) -> Page:
-    return Page([parse(x) for x in data.get("items") or []], int(data.get("currentPage") or 1),
-                int(data.get("pageSize") or 0), int(data.get("totalNum") or 0), int(data.get("totalPage") or 0))
-
-
-def _every_page(fetch) -> Iterator:
-    """The items of every page, fetching page after page until the last."""
-    page = 1
-    while True:
-        p = fetch(page)
-        yield from p.items
-        if not p.items or page >= p.total_page:
-            return
-        page += 1
-
-
 class BrokerAPI:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
@@ -86,10 +61,10 @@ class BrokerAPI:
     def get_sub_accounts(self, page: int = 1, page_size: int = 20, uid: str | None = None) -> Page[SubAccount]:
         data = self._t.call(w.BROKER_GET_SUB_ACCOUNTS, query=[("uid", uid), ("currentPage", int(page)),
                                                               ("pageSize", _page_size(page_size))])
-        return _page(data or {}, SubAccount.parse)
+        return page_of(data or {}, SubAccount.parse)
 
     def iter_sub_accounts(self, page_size: int = 100) -> Iterator[SubAccount]:
-        return _every_page(lambda page: self.get_sub_accounts(page=page, page_size=page_size))
+        return every_page(lambda page: self.get_sub_accounts(page=page, page_size=page_size))
 
     def get_sub_account(self, uid: str) -> SubAccount | None:
         p = self.get_sub_accounts(uid=uid, page=1, page_size=1)
@@ -162,8 +137,8 @@ class BrokerAPI:
         if not 1 <= int(limit) <= 1000:
             raise v.ValidationError("limit must be between 1 and 1000", field="limit")
         data = self._t.call(w.BROKER_DEPOSIT_LIST, query=[
-            ("currency", currency), ("status", status), ("hash", hash), ("startTimestamp", _ms(start)),
-            ("endTimestamp", _ms(end)), ("limit", int(limit))])
+            ("currency", currency), ("status", status), ("hash", hash), ("startTimestamp", to_ms(start)),
+            ("endTimestamp", to_ms(end)), ("limit", int(limit))])
         return [Deposit.parse(x) for x in data or []]
 
     def iter_deposits(self, *, currency: str | None = None, status: str | None = None,
@@ -171,7 +146,7 @@ class BrokerAPI:
                       limit: int = 1000) -> Iterator[Deposit]:
         """Every deposit in the window: the list has no pages, so walk back in time from `end`
         (results come newest first) until a batch is shorter than `limit`."""
-        end_ms = _ms(end)
+        end_ms = to_ms(end)
         seen: set[tuple] = set()
         while True:
             batch = self.get_deposits(currency=currency, status=status, start=start, end=end_ms, limit=limit)
@@ -236,7 +211,7 @@ class BrokerAPI:
     def get_kyc_status_page(self, page: int = 1, page_size: int = 100) -> Page[KycStatus]:
         data = self._t.call(w.BROKER_KYC_STATUS_PAGE, query=[("pageNumber", int(page)),
                                                              ("pageSize", _page_size(page_size))])
-        return _page(data or {}, KycStatus.parse)
+        return page_of(data or {}, KycStatus.parse)
 
     def iter_kyc_statuses(self, page_size: int = 100) -> Iterator[KycStatus]:
-        return _every_page(lambda page: self.get_kyc_status_page(page=page, page_size=page_size))
+        return every_page(lambda page: self.get_kyc_status_page(page=page, page_size=page_size))

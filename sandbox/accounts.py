@@ -141,7 +141,9 @@ class AccountsSection(Section):
         tag = "%06x" % rng.getrandbits(24)
         broker = self.add_account(f"sandbox-broker-{tag}", is_broker=True, created_at=now - 400 * day, level=2)
         self.broker_uid = broker.uid
-        self.add_key(broker.uid, passphrase=f"sandbox-pass-{tag}", permissions=["General", "Spot", "Futures"],
+        # the broker's own key may withdraw (KuCoin's "Withdrawal" permission); ND sub-account keys never can
+        self.add_key(broker.uid, passphrase=f"sandbox-pass-{tag}",
+                     permissions=["General", "Spot", "Futures", "Withdrawal"],
                      ip_whitelist=[], label="sandbox broker key", rng=rng, created_at=now - 400 * day)
         name = f"SANDBOXBROKER{tag.upper()}"
         self.partners[("spot", f"sandbox-partner-spot-{tag}")] = Partner(

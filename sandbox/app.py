@@ -25,7 +25,8 @@ from .world import json_default
 
 # Modules that register routes and sections; the optional ones belong to S2 and may not exist yet.
 CORE_MODULES = ("sandbox.accounts", "sandbox.balances", "sandbox.funding", "sandbox.kyc",
-                "sandbox.market", "sandbox.ndbroker", "sandbox.spot_account", "sandbox.control")
+                "sandbox.market", "sandbox.ndbroker", "sandbox.spot_account", "sandbox.wallet",
+                "sandbox.wallet_routes", "sandbox.control")
 OPTIONAL_MODULES = ("sandbox.trading", "sandbox.rebates", "sandbox.oauth")
 
 CONTROL_PREFIX = "/_sandbox"

@@ -66,14 +66,21 @@ class SandboxControl:
     def set_mark_price(self, symbol: str, price) -> None:
         self.call("POST", "/mark-price", {"symbol": symbol, "price": str(price)})
 
-    def make_deposit(self, uid: str, currency: str, amount, chain: str | None = None,
+    def make_deposit(self, uid: str | None, currency: str, amount, chain: str | None = None,
                      address: str | None = None, **extra) -> dict:
-        body = {"uid": str(uid), "currency": currency, "amount": str(amount), **extra}
+        """uid may be None when `address` is a deposit address the sandbox handed out (it says whose)."""
+        body = {"currency": currency, "amount": str(amount), **extra}
+        if uid is not None:
+            body["uid"] = str(uid)
         if chain is not None:
             body["chain"] = chain
         if address is not None:
             body["address"] = address
         return self.call("POST", "/deposits", body)
+
+    def set_withdrawal_status(self, withdrawal_id: str, status: str) -> dict:
+        """Move a running (own-account, V3) withdrawal on now: WALLET_PROCESSING, SUCCESS or FAILURE."""
+        return self.call("POST", "/withdrawals/status", {"id": withdrawal_id, "status": status})
 
     def advance_time(self, seconds: float) -> dict:
         return self.call("POST", "/time", {"advance": seconds})

@@ -54,6 +54,7 @@ class Deposit:
     chain: str
     createdAt: int
     updatedAt: int
+    toAccount: str = "MAIN"     # credited account: the deposit address's `to` (wallet section), else MAIN
 
 
 @dataclass
@@ -126,17 +127,18 @@ class FundingSection(Section):
         return int(special_uid), special_account_type, int(broker_uid), account_type
 
     def add_deposit(self, uid: str, currency: str, amount: Decimal, *, chain: str | None, address: str | None,
-                    status: str, now_ms: int, rng: random.Random | None = None, inner: bool = False) -> Deposit:
+                    status: str, now_ms: int, rng: random.Random | None = None, inner: bool = False,
+                    memo: str = "", to_account: str = "MAIN") -> Deposit:
         rng = rng or self.world.rng
         chain = chain if chain is not None else ("" if inner else CHAINS.get(currency, ["eth"])[0])
         h = _hash(rng)
         d = Deposit(int(uid), h, address or (f"sandbox-user-{rng.randint(1000, 9999)}@example.invalid" if inner
                                               else _address(rng, chain)),
-                    "", fmt(amount), "0", currency, inner, h + ("@inner" if inner else f"@{chain}"), status,
-                    "", chain, now_ms, now_ms)
+                    memo, fmt(amount), "0", currency, inner, h + ("@inner" if inner else f"@{chain}"), status,
+                    "", chain, now_ms, now_ms, to_account)
         self.deposits.append(d)
         if status == "SUCCESS":
-            self.world.balances.credit(uid, "MAIN", currency, amount)
+            self.world.balances.credit(uid, to_account, currency, amount)
         return d
 
     def set_deposit_status(self, hash_: str, status: str, now_ms: int) -> Deposit:
@@ -146,7 +148,7 @@ class FundingSection(Section):
                     raise param_error(f"deposit is already {d.status}")
                 d.status, d.updatedAt = status, now_ms
                 if status == "SUCCESS":
-                    self.world.balances.credit(str(d.uid), "MAIN", d.currency, Decimal(d.amount))
+                    self.world.balances.credit(str(d.uid), d.toAccount, d.currency, Decimal(d.amount))
                 return d
         raise param_error("no deposit with this hash")
 
@@ -316,17 +318,27 @@ def withdraw_detail(req, world):
 # -- control: make a deposit arrive ------------------------------------------------------------
 @route(ANY_FAMILY, "POST", "/_sandbox/deposits", auth="none", validate=False)
 def control_deposit(req, world):
+    """A deposit arrives. To a deposit address the wallet section handed out (with its memo on memo
+    chains), it is credited to that address's account (uid, chain and MAIN/TRADE taken from it);
+    otherwise to `uid`'s MAIN account."""
     b = req.body or {}
     uid = str(b.get("uid", ""))
+    currency = str(b.get("currency", "USDT")).upper()
+    chain, to_account, memo = b.get("chain"), "MAIN", str(b.get("memo") or "")
+    owner = (world.section("wallet").owner_of(b["address"], currency, memo)
+             if b.get("address") and world.has_section("wallet") else None)
+    if owner is not None:
+        if b.get("uid") is not None and uid != str(owner.uid):
+            raise param_error("uid does not own this deposit address")
+        uid, chain, to_account, memo = str(owner.uid), owner.chainId, owner.to, owner.memo
     if uid not in world.accounts.accounts:
         raise param_error("uid: no such account")
     status = b.get("status", "SUCCESS")
     if status not in DEPOSIT_STATUSES:
         raise param_error("status must be PROCESSING, SUCCESS or FAILURE")
-    d = _funding(world).add_deposit(uid, str(b.get("currency", "USDT")).upper(),
-                                    parse_amount(b.get("amount"), "amount"), chain=b.get("chain"),
+    d = _funding(world).add_deposit(uid, currency, parse_amount(b.get("amount"), "amount"), chain=chain,
                                     address=b.get("address"), status=status, now_ms=world.clock.now_ms(),
-                                    inner=bool(b.get("isInner", False)))
+                                    inner=bool(b.get("isInner", False)), memo=memo, to_account=to_account)
     return deposit_view(d)
 
 

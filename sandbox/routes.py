@@ -14,7 +14,7 @@ from typing import Any, Callable
 FAMILIES = ("spot", "futures", "broker", "oauth")
 ANY_FAMILY = "*"          # a route served on every host (the control API)
 AUTH_MODES = ("signed", "none", "bearer")
-PERMISSIONS = (None, "General", "Spot", "Futures")
+PERMISSIONS = (None, "General", "Spot", "Futures", "Withdrawal")
 POOLS = (None, "spot", "futures", "management", "public", "broker")
 
 
