@@ -2,7 +2,7 @@
 transient KuCoin failures. No business logic here."""
 from celery import shared_task
 
-from accounts.services import apikeys, balances, broker, funding, kyc, retire, subaccounts, transfers
+from accounts.services import apikeys, balances, broker, funding, kyc, resume, retire, subaccounts, transfers
 from brokeroffice.jobs import job_run
 from brokeroffice.tasking import retrying
 
@@ -123,3 +123,9 @@ def fastapi_connect_task(self, job_id: str, connection_id: int) -> None:
 def fastapi_tokens_refresh_task(self, job_id: str) -> None:
     with job_run(job_id) as run, retrying(self):
         fastapi.fastapi_tokens_refresh(run=run)
+
+
+@shared_task(bind=True, name="accounts.resume_stalled")
+def resume_stalled_task(self, job_id: str) -> None:
+    with job_run(job_id) as run:
+        resume.resume_stalled(run=run)

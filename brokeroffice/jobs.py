@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 from celery.exceptions import Retry
@@ -119,3 +120,17 @@ def job_run(job_id: str, *, echo: Callable[[str], None] | None = None) -> Iterat
         raise
     if not run.finished:
         job_succeeded(job_id)
+
+
+def jobs_mark_lost(*, running_longer_than: timedelta, pending_longer_than: timedelta) -> int:
+    """Jobs whose worker died, or whose message never reached one, are marked failed so no page waits forever."""
+    now = timezone.now()
+    lost_running = Job.objects.filter(state=Job.State.RUNNING, started_at__lt=now - running_longer_than).update(
+        state=Job.State.FAILED, finished_at=now,
+        error="The worker running this job stopped before it finished. Unfinished actions are resumed by the "
+              "“Resume stalled actions” schedule.",
+    )
+    lost_pending = Job.objects.filter(state=Job.State.PENDING, created_at__lt=now - pending_longer_than).update(
+        state=Job.State.FAILED, finished_at=now, error="No worker took this job from the queue.",
+    )
+    return lost_running + lost_pending

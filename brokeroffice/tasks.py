@@ -1,9 +1,11 @@
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
 from brokeroffice import services
 from brokeroffice.calllog import calls_purge
-from brokeroffice.jobs import job_run
+from brokeroffice.jobs import job_run, jobs_mark_lost
 
 
 @shared_task(name="brokeroffice.queue_selftest")
@@ -25,3 +27,9 @@ def scheduled_job_task(task_name: str, label: str) -> str | None:
 @shared_task(name="brokeroffice.calls_purge")
 def calls_purge_task() -> int:
     return calls_purge(older_than_days=settings.CALL_LOG_RETENTION_DAYS)
+
+
+@shared_task(name="brokeroffice.jobs_mark_lost")
+def jobs_mark_lost_task() -> int:
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return jobs_mark_lost(running_longer_than=2 * limit, pending_longer_than=timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT) + limit)
