@@ -26,6 +26,7 @@ BENCHMARKS = [
     ("bench_pages.py", [], ["--smoke"]),
     ("bench_orders.py", ["--orders", "400"], ["--orders", "10"]),
     ("bench_rebate_ingest.py", ["--rows", "1000000"], ["--rows", "1000"]),
+    ("bench_rebate_reports.py", ["--records", "5000000"], ["--records", "2000", "--repeat", "2"]),
 ]
 
 

@@ -11,9 +11,10 @@ Starts ``python -m sandbox`` as a subprocess (quotas out of the way), then measu
    queues its task; two Celery worker processes on Redis send it, fetch it, and record state and tag. The clock
    runs from the first order written until every order is placed and verified.
 
-Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5). The pipeline needs REDIS_URL (use
-a Redis database of its own: the bench empties it); without it that part is skipped with a message. The
-database is DATABASE_URL when given (migrated, rows added), otherwise a throw-away SQLite file.
+Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5). The pipeline needs REDIS_URL (its
+tasks go to a queue of the run's own, so other workers on the same Redis never take them); without it that part
+is skipped with a message. The database is DATABASE_URL when given (migrated, rows
+added), otherwise a throw-away SQLite file.
 """
 from __future__ import annotations
 
@@ -123,12 +124,23 @@ def django_env(info: dict, database_url: str, redis_url: str) -> dict:
     return env
 
 
-def start_worker(env: dict, name: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "celery", "-A", "brokeroffice", "worker", "--loglevel", "WARNING", "--pool", "solo",
-           "--without-heartbeat", "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h",
-           "--queues", "actions,sync,celery"]
+WORKER_BOOT = """
+import os, sys
+from brokeroffice.celery import app
+queue = os.environ["BENCH_ORDERS_QUEUE"]
+app.conf.task_routes = [{"trading.*": {"queue": queue}}]
+app.worker_main(sys.argv[1:])
+"""
+
+
+def start_worker(env: dict, name: str, queue: str) -> subprocess.Popen:
+    """A solo worker consuming only this run's own queue (other workers on the same Redis never see its tasks)."""
+    cmd = [sys.executable, "-c", WORKER_BOOT, "worker", "--loglevel", os.environ.get("BENCH_LOGLEVEL", "WARNING"),
+           "--pool", "solo", "--without-heartbeat", "--without-mingle", "--without-gossip",
+           "--hostname", f"{name}@%h", "--queues", queue]
     log = open(os.path.join(tempfile.gettempdir(), f"bench-orders-{name}.log"), "w")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, cwd=ROOT, env={**env, "BENCH_ORDERS_QUEUE": queue}, stdout=log,
+                            stderr=subprocess.STDOUT)
 
 
 def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, database_url: str) -> float:
@@ -142,7 +154,10 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
     call_command("migrate", verbosity=0)
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()  # the bench's own Redis database: queue and rate budgets
+    from brokeroffice.celery import app
+
+    queue = f"bench-orders-{os.getpid()}"
+    app.conf.task_routes = [{"trading.*": {"queue": queue}}]  # this run's tasks go to its own workers only
 
     from accounts.models import SubAccount, SubAccountApiKey
     from trading.models import Order
@@ -150,11 +165,17 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
 
     sub, _ = SubAccount.objects.update_or_create(uid=key["uid"], defaults={"account_name": key["name"],
                                                                          "state": SubAccount.State.ACTIVE})
-    api_key, _ = SubAccountApiKey.objects.update_or_create(api_key=key["api_key"], defaults={
-        "sub_account": sub, "label": key["label"], "permissions": key["permissions"], "secret": key["secret"],
-        "passphrase": key["passphrase"], "api_version": 3, "source": SubAccountApiKey.Source.IMPORTED,
-        "state": SubAccountApiKey.State.ACTIVE})
-    procs = [start_worker(env, f"bench{i}-{os.getpid()}") for i in range(workers)]
+    fields = {"sub_account": sub, "label": key["label"], "permissions": key["permissions"], "secret": key["secret"],
+              "passphrase": key["passphrase"], "api_version": 3, "source": SubAccountApiKey.Source.IMPORTED,
+              "state": SubAccountApiKey.State.ACTIVE}
+    # update() writes the secret without reading the old one (an earlier run encrypted it with another key).
+    if not SubAccountApiKey.objects.filter(api_key=key["api_key"]).update(**fields):
+        SubAccountApiKey.objects.create(api_key=key["api_key"], **fields)
+    api_key = SubAccountApiKey.objects.get(api_key=key["api_key"])
+    client = redis.Redis.from_url(redis_url)
+    for name in client.scan_iter(f"kucoin:rl:{{apikey:{api_key.pk}:*"):  # budgets an earlier run spent
+        client.delete(name)
+    procs = [start_worker(env, f"bench{i}-{os.getpid()}", queue) for i in range(workers)]
     try:
         time.sleep(4)  # the workers start (imports, broker connection)
         first_pk = (Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
@@ -188,6 +209,92 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
                 p.kill()
 
 
+PAGES = ("/admin/trading/order/", "/admin/trading/order/?verification__exact=untagged&market__exact=spot",
+         "/orders/", "/orders/?verification=untagged", "/orders/verification/")
+
+
+def pages(rows: int, database_url: str, repeat: int = 15) -> list[tuple[str, float, int]]:
+    """The order list pages with `rows` orders in PostgreSQL: median time and queries of each."""
+    import statistics
+
+    os.environ.update({k: v for k, v in django_env({"urls": {k: "http://127.0.0.1:9" for k in
+                                                             ("spot", "futures", "broker", "oauth")},
+                                                    "broker": {"api_key": "x", "api_secret": "x",
+                                                               "api_passphrase": "x", "broker_name": "x",
+                                                               "partner": "x", "broker_key": "x"}},
+                                                   database_url, "").items() if k != "PYTHONUNBUFFERED"})
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    if connection.vendor != "postgresql":
+        raise SystemExit("--pages needs a PostgreSQL DATABASE_URL")
+    call_command("migrate", verbosity=0)
+    from accounts.models import SubAccount
+    from trading.models import Order
+
+    have = Order.objects.count()
+    if have < rows:
+        subs = SubAccount.objects.bulk_create([SubAccount(account_name=f"bench-orders-{os.getpid()}-{i}",
+                                                          uid=f"8{os.getpid():07d}{i:03d}", state="active")
+                                               for i in range(200)])
+        low, high = min(s.pk for s in subs), max(s.pk for s in subs)
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                INSERT INTO trading_order (error_code, error_message, client_oid, market, sub_account_id, purpose,
+                  symbol, side, type, price, size, time_in_force, post_only, hidden, iceberg, stp, remark,
+                  margin_mode, reduce_only, close_order, force_hold, stop, stop_price_type, state, kucoin_order_id,
+                  fee_currency, tags, verification, verified_at, created_at, updated_at)
+                SELECT '', '', 'bench' || md5(random()::text || i::text), CASE WHEN i %% 6 >= 3 THEN 'futures' ELSE 'spot' END,
+                  {low} + (i %% ({high} - {low} + 1)), 'trade',
+                  (ARRAY['BTC-USDT','ETH-USDT','KCS-USDT','XBTUSDTM','ETHUSDTM','SOLUSDTM'])[1 + i %% 6], 'buy', 'limit',
+                  30000, 0.001, '', false, false, false, '', '', '', false, false, false, '', '',
+                  (ARRAY['open','filled','cancelled'])[1 + i %% 3], 'k' || i, 'USDT',
+                  CASE WHEN i %% 97 = 0 THEN '' ELSE 'partner:bench' END,
+                  CASE WHEN i %% 97 = 0 THEN 'untagged' WHEN i %% 50 = 0 THEN 'unverified' ELSE 'tagged' END,
+                  now(), now() - ((%s - i) * interval '2 seconds'), now()
+                FROM generate_series(1, %s) AS i""", [rows - have, rows - have])
+            cursor.execute("ANALYZE trading_order")
+    from trading.services.shares import tag_share_refresh
+
+    t0 = time.perf_counter()
+    tag_share_refresh()  # what the schedule does every few minutes
+    print(f"(scheduled recount of the tagged share: {time.perf_counter() - t0:.2f} s)")
+    user, _ = get_user_model().objects.get_or_create(username="bench-orders-admin",
+                                                     defaults={"is_staff": True, "is_superuser": True})
+    client = Client()
+    client.force_login(user)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old_day = (timezone.localdate() - timedelta(days=20)).isoformat()
+    uid = SubAccount.objects.filter(orders__isnull=False).values_list("uid", flat=True).first()
+    urls = PAGES + (f"/orders/?created_from={old_day}&created_to={old_day}", f"/orders/?sub_account={uid}",
+                    "/orders/?symbol=SOLUSDTM&market=futures", f"/admin/trading/order/?uid={uid}&symbol=SOLUSDTM")
+    out = []
+    for url in urls:
+        client.get(url)  # warm
+        times = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                times.append(time.perf_counter() - t0)
+            assert response.status_code == 200, (url, response.status_code)
+        out.append((url, statistics.median(times) * 1000, len(queries.captured_queries)))
+    return out
+
+
 def write_json(path: str | None, bare_rate: float, pipeline_rate: float | None) -> None:
     if not path:
         return
@@ -209,7 +316,13 @@ def main(argv=None) -> int:
     ap.add_argument("--orders", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     ap.add_argument("--json-out", help="also write the results to this file, for `python -m bench`")
+    ap.add_argument("--pages", type=int, metavar="ROWS",
+                    help="instead: time the order list pages with ROWS orders in DATABASE_URL (PostgreSQL)")
     args = ap.parse_args(argv)
+    if args.pages:
+        for url, ms, queries in pages(args.pages, os.environ.get("DATABASE_URL", "")):
+            print(f"{url:75s} {ms:7.1f} ms median, {queries} queries")
+        return 0
 
     proc, info = start_sandbox()
     tmpdir = None

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, ROOT)  # for `bench.*`, `sandbox.*` and the project
 
 FIRST_DAY = date(2024, 1, 1)
 
@@ -111,13 +111,17 @@ def ingest(path: str, days: int) -> tuple[float, int, int]:
     started = time.perf_counter()
     rebate_file = rebate_file_ingest(rebate_file=rebate_file)
     elapsed = time.perf_counter() - started
-    return elapsed, rebate_file.row_count, RebateRecord.objects.filter(trade_type="spot").count()
+    stored = RebateRecord.objects.filter(trade_type="spot", date__range=(rebate_file.begin, rebate_file.end)).count()
+    return elapsed, rebate_file.row_count, stored
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30, help="days the file covers (rows are spread over them)")
+    from bench.results import Result, add_json_out_argument, write_results
+
+    add_json_out_argument(parser)
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -127,20 +131,10 @@ def main() -> int:
         return 0
 
     workdir = tempfile.mkdtemp(prefix="rebate-bench-")
-    os.environ.setdefault("ENV_FILE", os.devnull)
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-for-anything-0123456789")
-    if not os.environ.get("FIELD_ENCRYPTION_KEYS"):
-        from cryptography.fernet import Fernet
-
-        os.environ["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # nothing is encrypted here
     os.environ["MEDIA_ROOT"] = os.path.join(workdir, "media")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokeroffice.settings")
-    import django
+    from bench.django_env import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(migrate=True)  # a database of the benchmarks' own: <DATABASE_URL's name>_bench
 
     path = os.path.join(workdir, "rebates.csv")
     started = time.perf_counter()
@@ -160,6 +154,7 @@ def main() -> int:
     RebateRecord.objects.filter(trade_type="spot", date__range=(FIRST_DAY, FIRST_DAY + timedelta(days=args.days - 1)))._raw_delete("default")
     vacuum()
     failures = []
+    results = []
     for run in ("first ingest", "re-ingest"):
         plain, plain_rows = reference_copy(path, with_indexes=False)
         indexed, indexed_rows = reference_copy(path, with_indexes=True)
@@ -175,6 +170,12 @@ def main() -> int:
             failures.append(f"{run}: peak RSS {peak_rss_mib():.1f} MiB")
         if ratio > 1.5:
             failures.append(f"{run}: ratio {ratio:.2f} over 1.5")
+        results.append(Result(f"rebate {run}, {args.rows:,} lines", round(took, 3), "s", round(plain, 3),
+                              "PostgreSQL COPY of the file into a table of the same columns", "≤ 1.5× reference",
+                              ratio <= 1.5 and stored == args.rows))
+        results.append(Result(f"rebate {run}, {args.rows:,} lines, vs COPY with the same indexes", round(took, 3), "s",
+                              round(indexed, 3), "COPY into the same columns with the records' indexes",
+                              "(for information)", None))
         vacuum()
 
     with connection.cursor() as cursor:
@@ -182,6 +183,9 @@ def main() -> int:
     import shutil
 
     shutil.rmtree(workdir, ignore_errors=True)
+    peak = max(peak_rss_mib(), children_peak_rss_mib())
+    results.append(Result("rebate ingest peak RSS", round(peak, 1), "MiB", bound="< 200 MiB", met=peak < 200))
+    write_results(args.json_out, results)
     print("OK" if not failures else "NOT MET: " + "; ".join(failures))
     return 0
 

@@ -190,7 +190,7 @@ FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
 # Celery. Every delay stays below the visibility timeout, which stays above every time limit.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-CELERY_VISIBILITY_TIMEOUT = CELERY_TASK_TIME_LIMIT * 4
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT * 4)
 CELERY_QUEUE_DIR = Path(env.str("CELERY_QUEUE_DIR", default=str(VAR_DIR / "queue")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -198,6 +198,10 @@ if REDIS_URL:
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
         "health_check_interval": 10,
         "socket_keepalive": True,
+        # A task whose worker died is given back once the visibility timeout has passed: look for such
+        # tasks every 10 s (kombu's default scans only every 100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = True
 else:

@@ -6,7 +6,7 @@ import pytest
 
 from bench.__main__ import BENCHMARKS, ROOT, run_one
 
-NEEDS_POSTGRESQL = {"bench_rebate_ingest.py"}
+NEEDS_POSTGRESQL = {"bench_rebate_ingest.py", "bench_rebate_reports.py"}
 
 
 @pytest.mark.parametrize("script,smoke_args", [(script, smoke) for script, _, smoke in BENCHMARKS])

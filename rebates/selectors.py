@@ -1,0 +1,367 @@
+"""Reads the rebate pages, exports and tests share. Amounts are summed by the database, per currency
+(rebates in different currencies are never added together)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from rebates.models import (
+    RebateDayTotal,
+    RebateFile,
+    RebateMonthTotal,
+    RebateRecord,
+    TradeType,
+)
+
+PERIODS = ("day", "week", "month")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    begin: date
+    end: date
+    uid: str | None = None  # one sub-account, by uid
+    trade_type: str | None = None  # spot, futures, or None for both
+
+    def records(self) -> QuerySet:
+        qs = RebateRecord.objects.filter(date__range=(self.begin, self.end))
+        if self.uid:
+            qs = qs.filter(uid=self.uid)
+        if self.trade_type:
+            qs = qs.filter(trade_type=self.trade_type)
+        return qs.order_by()
+
+
+def default_filter(today: date) -> ReportFilter:
+    """The previous calendar month and this month up to yesterday (whole months read the month totals)."""
+    end = today - timedelta(days=1)
+    begin = (end.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return ReportFilter(begin=begin, end=end)
+
+
+def period_start(day: date, period: str) -> date:
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
+@dataclass
+class PeriodRow:
+    period: date
+    currency: str
+    spot: Decimal = ZERO
+    futures: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.spot + self.futures
+
+
+def rebates_by_period(f: ReportFilter, period: str = "day") -> list[PeriodRow]:
+    """Rebate per day, week (starting Monday) or month, spot and futures side by side, oldest first.
+    For all sub-accounts it reads the day totals; for one, its records (by the uid index)."""
+    if f.uid:
+        qs, amount = f.records(), "rebate_amount"
+    else:
+        qs, amount = RebateDayTotal.objects.filter(date__range=(f.begin, f.end)).order_by(), "amount"
+        if f.trade_type:
+            qs = qs.filter(trade_type=f.trade_type)
+    if period == "week":
+        qs = qs.annotate(period=TruncWeek("date"))
+    elif period == "month":
+        qs = qs.annotate(period=TruncMonth("date"))
+    else:
+        period = "day"
+    key = "period" if period != "day" else "date"
+    grouped = qs.values(key, "trade_type", "rebate_currency").annotate(amount_sum=Sum(amount))
+    rows: dict[tuple, PeriodRow] = {}
+    for g in grouped:
+        start = g[key]
+        if hasattr(start, "date"):  # TruncWeek/TruncMonth may hand back a datetime on some databases
+            start = start.date()
+        row = rows.setdefault((start, g["rebate_currency"]), PeriodRow(start, g["rebate_currency"]))
+        setattr(row, g["trade_type"], getattr(row, g["trade_type"]) + (g["amount_sum"] or ZERO))
+    return sorted(rows.values(), key=lambda r: (r.period, r.currency))
+
+
+@dataclass
+class TypeRow:
+    currency: str
+    spot: Decimal = ZERO
+    futures: Decimal = ZERO
+    spot_records: int = 0
+    futures_records: int = 0
+
+    @property
+    def total(self) -> Decimal:
+        return self.spot + self.futures
+
+    @property
+    def spot_share(self) -> int | None:
+        return round(100 * self.spot / self.total) if self.total else None
+
+
+def rebates_by_type(period_rows: list[PeriodRow]) -> list[TypeRow]:
+    """Spot against futures over the range, per currency (from the period rows: no second query)."""
+    out: dict[str, TypeRow] = {}
+    for r in period_rows:
+        row = out.setdefault(r.currency, TypeRow(r.currency))
+        row.spot += r.spot
+        row.futures += r.futures
+    return sorted(out.values(), key=lambda r: -r.total)
+
+
+@dataclass
+class SubAccountRow:
+    uid: str
+    currency: str
+    name: str = ""
+    sub_account_id: int | None = None
+    spot: Decimal = ZERO
+    futures: Decimal = ZERO
+    records: int = 0
+
+    @property
+    def total(self) -> Decimal:
+        return self.spot + self.futures
+
+
+def _names(uids) -> dict[str, tuple[int, str]]:
+    from accounts.models import SubAccount
+
+    uids = list(uids)
+    out: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(uids), 5000):  # bounded IN lists (SQLite limits query parameters)
+        out.update({uid: (pk, name) for pk, uid, name in
+                    SubAccount.objects.filter(uid__in=uids[i:i + 5000]).values_list("pk", "uid", "account_name")})
+    return out
+
+
+def attach_names(rows) -> None:
+    """Fills in the sub-account (id and name) of each row, by uid, in one query."""
+    names = _names({r.uid for r in rows})
+    for r in rows:
+        r.sub_account_id, r.name = names.get(r.uid, (None, ""))
+
+
+def rebates_by_sub_account(f: ReportFilter, limit: int | None = None, names: bool = True,
+                           offset: int = 0) -> list[SubAccountRow]:
+    """Rebate per sub-account (uid) and currency, largest first; `limit` gives the top ones. Whole months
+    of the range are read from the month totals, the other days from the records."""
+    uids = _top_uids(f, limit, offset) if (limit is not None and not f.uid) else None
+    rows: dict[tuple, SubAccountRow] = {}
+    for g in _sub_account_groups(f, uids):
+        row = rows.setdefault((g["uid"], g["rebate_currency"]), SubAccountRow(g["uid"], g["rebate_currency"]))
+        setattr(row, g["trade_type"], getattr(row, g["trade_type"]) + (g["amount"] or ZERO))
+        row.records += g["records"]
+    ordered = sorted(rows.values(), key=lambda r: (-r.total, r.uid))
+    if limit is not None:
+        ordered = ordered[offset:offset + limit] if uids is None else ordered[:limit]
+    if names:
+        attach_names(ordered)
+    return ordered
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _plan(f: ReportFilter) -> tuple[list[date], list[tuple[date, date]]]:
+    """The range as whole months (read from the month totals) and partial spans (read from the records)."""
+    whole: list[date] = []
+    partial: list[tuple[date, date]] = []
+    month = _month_start(f.begin)
+    while month <= f.end:
+        last = _next_month(month) - timedelta(days=1)
+        first_day, last_day = max(month, f.begin), min(last, f.end)
+        later = last_day < last and RebateDayTotal.objects.filter(date__gt=last_day, date__lte=last).exists()
+        if first_day == month and not later:
+            whole.append(month)  # the month total holds exactly these days
+        else:
+            partial.append((first_day, last_day))
+        month = _next_month(month)
+    return whole, partial
+
+
+def _sub_account_groups(f: ReportFilter, uids: list[str] | None = None):
+    """(uid, currency, trade type) → amount, records over the filter's range (for `uids` only, if given)."""
+    if f.uid:
+        yield from (f.records().values("uid", "rebate_currency", "trade_type")
+                    .annotate(amount=Sum("rebate_amount"), records=Count("uid")))
+        return
+    whole, partial = _plan(f)
+    if whole:
+        qs = RebateMonthTotal.objects.filter(month__in=whole).order_by()
+        if f.trade_type:
+            qs = qs.filter(trade_type=f.trade_type)
+        if uids is not None:
+            qs = qs.filter(uid__in=uids)
+        yield from qs.values("uid", "rebate_currency", "trade_type").annotate(amount=Sum("amount"), records=Sum("records"))
+    for first_day, last_day in partial:
+        qs = RebateRecord.objects.filter(date__range=(first_day, last_day)).order_by()
+        if f.trade_type:
+            qs = qs.filter(trade_type=f.trade_type)
+        if uids is not None:
+            qs = qs.filter(uid__in=uids)
+        yield from (qs.values("uid", "rebate_currency", "trade_type")
+                    .annotate(amount=Sum("rebate_amount"), records=Count("uid")))
+
+
+def _top_uids(f: ReportFilter, limit: int, offset: int = 0) -> list[str]:
+    """The uids with the largest rebate over the range, ranked by the database (no row per sub-account
+    comes back to Python)."""
+    from django.db import connection
+
+    whole, partial = _plan(f)
+    parts, params = [], []
+    type_sql = " AND trade_type = %s" if f.trade_type else ""
+    if whole:
+        marks = ", ".join(["%s"] * len(whole))
+        parts.append(f"SELECT uid, rebate_currency, amount FROM {RebateMonthTotal._meta.db_table} "
+                     f"WHERE month IN ({marks}){type_sql}")
+        params += [*whole, *([f.trade_type] if f.trade_type else [])]
+    for first_day, last_day in partial:
+        parts.append(f"SELECT uid, rebate_currency, rebate_amount AS amount FROM {RebateRecord._meta.db_table} "
+                     f"WHERE date BETWEEN %s AND %s{type_sql}")
+        params += [first_day, last_day, *([f.trade_type] if f.trade_type else [])]
+    if not parts:
+        return []
+    sql = (f"SELECT uid, rebate_currency, SUM(amount) AS total FROM ({' UNION ALL '.join(parts)}) AS t "
+           f"GROUP BY uid, rebate_currency ORDER BY total DESC, uid LIMIT %s OFFSET %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        return list(dict.fromkeys(uid for uid, _, _ in cursor.fetchall()))
+
+
+def totals(period_rows: list[PeriodRow]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for r in period_rows:
+        out[r.currency] += r.total
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+# -- reconciliation ------------------------------------------------------------------------------
+
+@dataclass
+class ReconciliationRow:
+    day: date
+    uid: str
+    name: str = ""
+    sub_account_id: int | None = None
+    volume: Decimal | None = None  # tagged order volume from trading/, None when unknown
+    rebates: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def trades_but_earns_nothing(self) -> bool:
+        return bool(self.volume) and not any(self.rebates.values())
+
+
+@dataclass
+class Reconciliation:
+    rows: list[ReconciliationRow]
+    order_data: bool
+    note: str = ""
+    limited: bool = False  # more rebate days exist than are shown (the CSV export has them all)
+
+    @property
+    def flagged(self) -> list[ReconciliationRow]:
+        return [r for r in self.rows if r.trades_but_earns_nothing]
+
+
+def _order_source():
+    """(queryset of tagged filled orders, uid path, time field, value field) from trading/, or None.
+
+    trading/ is built separately; this reads whatever Order model it offers and degrades to None."""
+    if not apps.is_installed("trading"):
+        return None
+    try:
+        Order = apps.get_model("trading", "Order")
+    except LookupError:
+        return None
+
+    def has(name: str) -> bool:
+        try:
+            Order._meta.get_field(name)
+            return True
+        except FieldDoesNotExist:
+            return False
+
+    time_field = next((n for n in ("kucoin_created_at", "created_at", "placed_at") if has(n)), None)
+    value_field = next((n for n in ("filled_value", "deal_funds", "filled_funds", "deal_value") if has(n)), None)
+    if not (has("sub_account") and time_field and value_field):
+        return None
+    qs = Order.objects.all()
+    state_field = next((n for n in ("verification", "verification_state", "tag_state") if has(n)), None)
+    if state_field:
+        qs = qs.filter(**{state_field: "tagged"})
+    elif has("tags"):
+        qs = qs.exclude(tags="").exclude(tags__isnull=True)
+    else:
+        return None
+    return qs, "sub_account__uid", time_field, value_field
+
+
+def reconciliation(f: ReportFilter, limit: int | None = 200) -> Reconciliation:
+    """Per sub-account and day: tagged order volume next to the rebate received. The sub-account days that
+    trade but earn nothing come first (all of them), then the rebate days, newest first (`limit` of them;
+    None for all). Without order data from trading/, shows the rebates alone and says so."""
+    source = _order_source()
+    volumes: dict[tuple, Decimal] = {}
+    if source is not None:
+        from django.db.models.functions import TruncDate
+
+        qs, uid_path, time_field, value_field = source
+        qs = qs.filter(**{f"{time_field}__date__range": (f.begin, f.end)})
+        if f.uid:
+            qs = qs.filter(**{uid_path: f.uid})
+        for g in (qs.annotate(day=TruncDate(time_field)).values("day", uid_path)
+                  .annotate(volume=Sum(value_field)).order_by()):
+            if g[uid_path] and g["volume"]:
+                key = (g["day"], g[uid_path])
+                volumes[key] = volumes.get(key, ZERO) + g["volume"]
+    rows: dict[tuple, ReconciliationRow] = {}
+    if volumes:  # which of the trading sub-account days got any rebate at all
+        uids = {uid for _, uid in volumes}
+        earned = set(f.records().filter(uid__in=uids).values_list("date", "uid").distinct())
+        for key, volume in sorted(volumes.items()):
+            if key not in earned:
+                rows[key] = ReconciliationRow(key[0], key[1], volume=volume)
+    grouped = (f.records().values("date", "uid", "rebate_currency").annotate(amount=Sum("rebate_amount"))
+               .order_by("-date", "uid", "rebate_currency"))
+    if limit is not None:
+        grouped = grouped[:limit]
+    for g in grouped:
+        key = (g["date"], g["uid"])
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = ReconciliationRow(g["date"], g["uid"],
+                                                volume=None if source is None else volumes.get(key, ZERO))
+        row.rebates[g["rebate_currency"]] = row.rebates.get(g["rebate_currency"], ZERO) + (g["amount"] or ZERO)
+    ordered = sorted(rows.values(), key=lambda r: (not r.trades_but_earns_nothing, -r.day.toordinal(), r.uid))
+    names = _names({r.uid for r in ordered})
+    for r in ordered:
+        r.sub_account_id, r.name = names.get(r.uid, (None, ""))
+    note = "" if source is not None else \
+        "No order data: the trading app does not provide tagged orders yet, so only rebates are shown."
+    return Reconciliation(ordered, order_data=source is not None, note=note, limited=limit is not None and len(grouped) == limit)
+
+
+def recent_files(limit: int = 50) -> list[RebateFile]:
+    return list(RebateFile.objects.defer("url").order_by("-id")[:limit])
+
+
+TRADE_TYPES = TradeType.choices

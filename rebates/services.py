@@ -1,0 +1,627 @@
+"""Every action of the rebates app that changes state: asking for files, downloading, ingesting, re-parsing.
+
+The flow of one file: a RebateFile row is written `pending` with its days and trade type (a page, the
+CLI or the daily schedule), a task asks KuCoin for the download link (`rebase/download`), streams the
+file into file storage (`downloading`, sha256 and size on the way), then reads it through
+kucoin.rebate_file (`parsing`) and, in ONE transaction, deletes the records of the file's days and trade
+type and writes the file's records (COPY on PostgreSQL, batched inserts elsewhere). Any error in the
+file rolls that transaction back: the records stored before stay exactly as they were, and the file is
+marked `failed` with the reason and the line number. Its bytes are kept, so it can be parsed again later
+without asking KuCoin.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Iterable, Iterator
+from xml.etree import ElementTree
+
+import requests
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+
+from brokeroffice.jobs import JobRun, job_create, job_enqueue
+from brokeroffice.kucoin_errors import error_in_words
+from brokeroffice.leases import leased
+from brokeroffice.models import Job
+from brokeroffice.tasking import TRANSIENT_ERRORS
+from kucoin.errors import KuCoinError
+from kucoin.rebate_file import RebateFileError, RebateRow, read_rebate_file
+from rebates import conf
+from rebates.models import RebateFile, RebateRecord, TradeType
+
+logger = logging.getLogger(__name__)
+
+MAX_SPAN_MONTHS = 6  # KuCoin: end at most 6 months after begin
+LINK_FRESH_FOR = timedelta(hours=23)  # KuCoin's link is valid one day; ask again a little before
+CHUNK = 1 << 16
+BULK_BATCH = 5000
+FILE_LEASE_SECONDS = 1800
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+class DownloadFailed(Exception):
+    """The file could not be fetched this time (interrupted, refused, server error): worth another try."""
+
+
+class LinkExpired(DownloadFailed):
+    """The pre-signed link is no longer valid: ask KuCoin for a new one."""
+
+
+class RebateFileRejected(Exception):
+    """A file that failed for good (malformed, wrong headers, refused by KuCoin): retrying would not help."""
+
+
+class RebatesSyncFailed(Exception):
+    """Some files of a sync failed; the message says which and why."""
+
+
+RETRYABLE = (*TRANSIENT_ERRORS, DownloadFailed)
+
+
+# -- days -----------------------------------------------------------------------------------------
+
+def today_in_zone() -> date:
+    """Today in the zone of KuCoin's calendar days (REBATES_TIME_ZONE, UTC by default)."""
+    return timezone.now().astimezone(conf.day_zone()).date()
+
+
+def add_months(d: date, months: int) -> date:
+    index = d.month - 1 + months
+    year, month = d.year + index // 12, index % 12 + 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(d.day, last))
+
+
+def rebate_range_check(*, begin: date, end: date, today: date | None = None) -> None:
+    """Refuses, in words, a range the wrong way round, in the future or too long."""
+    today = today or today_in_zone()
+    yesterday = today - timedelta(days=1)
+    errors = []
+    if end < begin:
+        errors.append(ValidationError(
+            f"The last day ({end:%Y-%m-%d}) is before the first day ({begin:%Y-%m-%d}): swap them.", code="order"))
+    if begin > yesterday or end > yesterday:
+        errors.append(ValidationError(
+            f"KuCoin's rebate files cover finished days only: the latest day that can be pulled is yesterday, "
+            f"{yesterday:%Y-%m-%d}.", code="future"))
+    days = (end - begin).days + 1
+    if days > conf.max_backfill_days():
+        errors.append(ValidationError(
+            f"The range covers {days} days; at most {conf.max_backfill_days()} can be pulled at once.", code="too_long"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def rebate_windows(begin: date, end: date) -> list[tuple[date, date]]:
+    """The range split into the windows KuCoin allows (end at most 6 months after begin), in order."""
+    windows = []
+    start = begin
+    while start <= end:
+        stop = min(end, add_months(start, MAX_SPAN_MONTHS) - timedelta(days=1))
+        windows.append((start, stop))
+        start = stop + timedelta(days=1)
+    return windows
+
+
+def trade_types_of(choice: str) -> list[str]:
+    """`spot`, `futures` or `both` → the trade types to pull."""
+    if choice == "both":
+        return [TradeType.SPOT, TradeType.FUTURES]
+    if choice not in TradeType.values:
+        raise ValidationError(f"Unknown trade type {choice!r}: spot, futures or both.")
+    return [choice]
+
+
+# -- requests (pages, admin, CLI, schedule) -----------------------------------------------------
+
+def rebate_files_prepare(*, begin: date, end: date, trade_types: Iterable[str], job: Job | None = None,
+                         requested_by_label: str = "") -> list[RebateFile]:
+    """Writes one pending file per 6-month window and trade type."""
+    files = []
+    for window_begin, window_end in rebate_windows(begin, end):
+        for trade_type in trade_types:
+            files.append(RebateFile.objects.create(trade_type=trade_type, begin=window_begin, end=window_end,
+                                                   job=job, requested_by_label=requested_by_label))
+    return files
+
+
+def _describe_range(begin: date, end: date, trade_types: list[str]) -> str:
+    kinds = " and ".join(TradeType(t).label.lower() for t in trade_types)
+    days = f"{begin:%Y-%m-%d}" if begin == end else f"{begin:%Y-%m-%d} to {end:%Y-%m-%d}"
+    return f"Pull {kinds} rebate files for {days}"
+
+
+def rebate_sync_request(*, begin: date, end: date, trade_types: list[str], requested_by=None,
+                        requested_by_label: str = "", today: date | None = None) -> Job:
+    """Checks the range, writes the pending files and a job, and queues the pull once committed."""
+    from rebates.tasks import rebates_sync_task
+
+    rebate_range_check(begin=begin, end=end, today=today)
+    with transaction.atomic():
+        job = job_create(kind="rebates_sync", label=_describe_range(begin, end, trade_types),
+                         requested_by=requested_by, requested_by_label=requested_by_label)
+        files = rebate_files_prepare(begin=begin, end=end, trade_types=trade_types, job=job,
+                                     requested_by_label=job.requested_by_label)
+        job_enqueue(job=job, task=rebates_sync_task, args=([f.pk for f in files],))
+    return job
+
+
+def rebate_day_repull_request(*, day: date, trade_type: str, requested_by=None, requested_by_label: str = "") -> Job:
+    """Pulls one day again: its records for that trade type are replaced by the new file's, atomically."""
+    return rebate_sync_request(begin=day, end=day, trade_types=[trade_type], requested_by=requested_by,
+                               requested_by_label=requested_by_label)
+
+
+def rebate_file_reparse_request(*, rebate_file: RebateFile, requested_by=None, requested_by_label: str = "") -> Job:
+    """Reads the stored bytes of a file again (after the column mapping was fixed), without asking KuCoin."""
+    from rebates.tasks import rebate_file_reparse_task
+
+    if not rebate_file.has_content:
+        raise ValidationError("This file was never downloaded, so there is nothing to parse: pull its days again.")
+    if rebate_file.state in (RebateFile.State.DOWNLOADING, RebateFile.State.PARSING):
+        raise ValidationError("This file is being processed right now; wait for it to finish.")
+    with transaction.atomic():
+        job = job_create(kind="rebate_file_reparse", label=f"Parse {rebate_file} again",
+                         requested_by=requested_by, requested_by_label=requested_by_label)
+        RebateFile.objects.filter(pk=rebate_file.pk).update(job=job)
+        job_enqueue(job=job, task=rebate_file_reparse_task, args=(rebate_file.pk,))
+    return job
+
+
+# -- the work (tasks and CLI) -----------------------------------------------------------------------
+
+def rebates_sync_yesterday(*, run: JobRun, final_attempt: bool = True) -> dict:
+    """The daily schedule: yesterday's spot and futures files (a retry reuses the files it wrote)."""
+    file_ids = list(RebateFile.objects.filter(job_id=run.job_id).order_by("pk").values_list("pk", flat=True))
+    if not file_ids:
+        yesterday = today_in_zone() - timedelta(days=1)
+        label = Job.objects.filter(pk=run.job_id).values_list("requested_by_label", flat=True).first() or ""
+        files = rebate_files_prepare(begin=yesterday, end=yesterday, trade_types=[TradeType.SPOT, TradeType.FUTURES],
+                                     job=Job.objects.filter(pk=run.job_id).first(), requested_by_label=label)
+        file_ids = [f.pk for f in files]
+    return rebate_files_pull(file_ids=file_ids, run=run, final_attempt=final_attempt)
+
+
+def rebate_files_pull(*, file_ids: list[int], run: JobRun, final_attempt: bool = True) -> dict:
+    """Downloads and ingests each file not yet done. A transient failure is raised for a retry, unless this
+    is the last attempt: then that file is marked failed and the others still go ahead. Fails (raises)
+    when any file failed, naming each with its reason."""
+    total = len(file_ids)
+    failures: list[str] = []
+    rows = 0
+    for index, file_id in enumerate(file_ids):
+        rebate_file = RebateFile.objects.get(pk=file_id)
+        if rebate_file.state == RebateFile.State.DONE:
+            rows += rebate_file.row_count or 0
+            continue
+        if rebate_file.state == RebateFile.State.FAILED:
+            failures.append(f"{rebate_file}: {rebate_file.error}")
+            continue
+        run.progress(index, total, f"{rebate_file}: downloading")
+        try:
+            rebate_file = rebate_file_pull(file_id=file_id, final_attempt=final_attempt)
+        except RebateFileRejected as exc:
+            failures.append(f"{rebate_file}: {exc}")
+            continue
+        except RETRYABLE as exc:
+            if not final_attempt:
+                raise
+            failures.append(f"{rebate_file}: {error_in_words(exc)}")
+            continue
+        rows += rebate_file.row_count or 0
+        run.progress(index + 1, total, f"{rebate_file}: {rebate_file.row_count} records")
+    if failures:
+        raise RebatesSyncFailed(f"{len(failures)} of {total} rebate files failed. " + " ".join(failures))
+    message = f"{total} rebate file{'s' if total != 1 else ''} pulled, {rows} records."
+    run.succeed(message, result={"files": total, "records": rows})
+    return {"files": total, "records": rows}
+
+
+def rebate_files_pull_retrying(*, file_ids: list[int], run: JobRun,
+                               sleep: Callable[[float], None] = time.sleep) -> dict:
+    """The same, in this process (the CLI): waits and tries again on a transient failure, like the task."""
+    retries = 0
+    while True:
+        final = retries >= conf.download_max_retries()
+        try:
+            return rebate_files_pull(file_ids=file_ids, run=run, final_attempt=final)
+        except RETRYABLE as exc:
+            wait = backoff_seconds(retries)
+            run.progress(0, None, f"{error_in_words(exc)} Trying again in {wait:.0f} s.")
+            sleep(wait)
+            retries += 1
+
+
+def backoff_seconds(retries: int) -> float:
+    return min(300.0, conf.retry_base_seconds() * 2**retries) + random.uniform(0, conf.retry_base_seconds() / 4)
+
+
+def _mark(file_id: int, **changes) -> None:
+    RebateFile.objects.filter(pk=file_id).update(updated_at=timezone.now(), **changes)
+
+
+def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
+    """Downloads the file (unless its bytes are already stored), then ingests it."""
+    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS):
+        rebate_file = RebateFile.objects.get(pk=file_id)
+        attempt = rebate_file.attempts + 1
+        _mark(file_id, attempts=attempt)
+        if not rebate_file.has_content:
+            try:
+                _download(rebate_file)
+            except RETRYABLE as exc:
+                reason = error_in_words(exc)
+                if final_attempt:
+                    _mark(file_id, state=RebateFile.State.FAILED, error=f"Download failed after {attempt} attempts: {reason}")
+                else:
+                    _mark(file_id, state=RebateFile.State.PENDING, error=f"Attempt {attempt} failed: {reason} It will be tried again.")
+                raise
+            except KuCoinError as exc:  # a definite refusal: trying again would get the same answer
+                reason = error_in_words(exc)
+                _mark(file_id, state=RebateFile.State.FAILED, error=reason)
+                raise RebateFileRejected(reason) from exc
+        return rebate_file_ingest(rebate_file=rebate_file)
+
+
+def _download(rebate_file: RebateFile) -> None:
+    from accounts.clients import broker_client
+
+    client = None
+    now = timezone.now()
+    if not rebate_file.url or not rebate_file.url_asked_at or now - rebate_file.url_asked_at > LINK_FRESH_FOR:
+        client = broker_client()
+        _ask_link(rebate_file, client)
+    _mark(rebate_file.pk, state=RebateFile.State.DOWNLOADING)
+    try:
+        fetched = _fetch(rebate_file.url)
+    except LinkExpired:
+        _ask_link(rebate_file, client or broker_client())  # a new link, once, right away
+        fetched = _fetch(rebate_file.url)
+    with fetched.file:
+        name = f"{rebate_file.trade_type}-{rebate_file.begin:%Y%m%d}-{rebate_file.end:%Y%m%d}-{rebate_file.pk}.csv"
+        rebate_file.content.save(name, File(fetched.file), save=False)
+    rebate_file.size, rebate_file.sha256, rebate_file.fetched_at = fetched.size, fetched.sha256, timezone.now()
+    rebate_file.error = ""
+    RebateFile.objects.filter(pk=rebate_file.pk).update(
+        content=rebate_file.content.name, size=fetched.size, sha256=fetched.sha256, fetched_at=rebate_file.fetched_at,
+        error="", updated_at=timezone.now())
+
+
+def _ask_link(rebate_file: RebateFile, client) -> None:
+    rebate_file.url = client.broker.get_rebate_download_url(rebate_file.begin, rebate_file.end, rebate_file.trade_type)
+    rebate_file.url_asked_at = timezone.now()
+    _mark(rebate_file.pk, url=rebate_file.url, url_asked_at=rebate_file.url_asked_at)
+
+
+@dataclass
+class Fetched:
+    file: object
+    size: int
+    sha256: str
+
+
+def _fetch(url: str) -> Fetched:
+    """Streams the pre-signed link (a plain GET, no KuCoin signature) into a temporary file."""
+    try:
+        response = requests.get(url, stream=True, timeout=(10, conf.download_timeout_seconds()))
+    except requests.RequestException as exc:
+        raise DownloadFailed(f"The download could not start: {exc.__class__.__name__}.") from None
+    with response:
+        if response.status_code != 200:
+            _refused(response)
+        digest = hashlib.sha256()
+        size = 0
+        out = tempfile.TemporaryFile()
+        try:
+            for chunk in response.iter_content(CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        except requests.RequestException as exc:
+            out.close()
+            raise DownloadFailed(f"The download was interrupted after {size} bytes ({exc.__class__.__name__}).") from None
+        except BaseException:
+            out.close()
+            raise
+    out.seek(0)
+    return Fetched(out, size, digest.hexdigest())
+
+
+def _refused(response) -> None:
+    code, message = "", ""
+    try:
+        root = ElementTree.fromstring(response.content[:10_000])
+        code, message = root.findtext("Code") or "", root.findtext("Message") or ""
+    except ElementTree.ParseError:
+        pass
+    said = f" ({code}: {message})" if code else ""
+    if response.status_code in (403, 404):
+        raise LinkExpired(f"The download link was refused with HTTP {response.status_code}{said}.")
+    raise DownloadFailed(f"The file server answered HTTP {response.status_code}{said}.")
+
+
+# -- ingest ---------------------------------------------------------------------------------------
+
+ACCEPTED_TRADE_TYPES = {
+    TradeType.SPOT: {"spot", "1"},
+    TradeType.FUTURES: {"futures", "future", "contract", "2"},
+}
+COPY_COLUMNS = ("file_id", "line", "date", "trade_type", "uid", "sub_account_id", "fee_currency", "volume", "fee",
+                "rebate_currency", "rebate_amount", "extra")
+
+
+def rebate_file_reparse(*, file_id: int) -> RebateFile:
+    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS):
+        return rebate_file_ingest(rebate_file=RebateFile.objects.get(pk=file_id))
+
+
+def rebate_file_ingest(*, rebate_file: RebateFile) -> RebateFile:
+    """Reads the stored bytes and replaces the records of the file's days and trade type, in one
+    transaction. A bad file changes no record: it is marked failed with the line and the reason."""
+    file_id = rebate_file.pk
+    _mark(file_id, state=RebateFile.State.PARSING)
+    try:
+        with rebate_file.content.open("rb") as stream:
+            rows = _replace_records(rebate_file, stream)
+    except RebateFileError as exc:
+        reason = str(exc)
+        if exc.line == 1 and "missing column" in reason:
+            reason += ". The file is kept: parse it again once the column mapping in kucoin/rebate_file.py knows its headers."
+        _mark(file_id, state=RebateFile.State.FAILED, error=reason, error_line=exc.line or None)
+        raise RebateFileRejected(reason) from exc
+    except FileNotFoundError as exc:
+        reason = "The stored bytes of this file are missing from file storage: pull its days again."
+        _mark(file_id, state=RebateFile.State.FAILED, error=reason)
+        raise RebateFileRejected(reason) from exc
+    rebate_file.refresh_from_db()
+    logger.info("rebate file %s: %s records", file_id, rows)
+    return rebate_file
+
+
+def _checked_rows(rebate_file: RebateFile, rows: Iterable[RebateRow]) -> Iterable[RebateRow]:
+    begin, end = rebate_file.begin, rebate_file.end
+    accepted = ACCEPTED_TRADE_TYPES[rebate_file.trade_type]
+    for row in rows:
+        if not begin <= row.date <= end:
+            raise RebateFileError(row.line, f"the day {row.date} is outside the file's days ({begin} to {end})")
+        if row.trade_type is not None and row.trade_type.strip().casefold() not in accepted:
+            raise RebateFileError(row.line, f"trade type {row.trade_type!r} in a {rebate_file.trade_type} file")
+        if len(row.uid) > 32 or len(row.rebate_currency) > 20 or (row.fee_currency and len(row.fee_currency) > 20):
+            raise RebateFileError(row.line, "a uid or currency longer than the stored columns allow")
+        yield row
+
+
+def _replace_records(rebate_file: RebateFile, stream) -> int:
+    from accounts.models import SubAccount
+
+    sub_accounts = dict(SubAccount.objects.exclude(uid=None).values_list("uid", "pk"))
+    with transaction.atomic():
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            with connection.cursor() as cursor:  # one ingest per trade type at a time
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"rebates:{rebate_file.trade_type}"])
+        RebateRecord.objects.filter(trade_type=rebate_file.trade_type,
+                                    date__range=(rebate_file.begin, rebate_file.end))._raw_delete(connection.alias)
+        if postgres:
+            count = _copy_rows(rebate_file, stream, sub_accounts)
+        else:
+            count = _bulk_rows(rebate_file, _checked_rows(rebate_file, read_rebate_file(stream)), sub_accounts)
+        _totals_refresh(rebate_file.trade_type, rebate_file.begin, rebate_file.end)
+        RebateFile.objects.filter(pk=rebate_file.pk).update(
+            state=RebateFile.State.DONE, row_count=count, parsed_at=timezone.now(), error="", error_line=None,
+            updated_at=timezone.now())
+    return count
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return add_months(day.replace(day=1), 1) - timedelta(days=1)
+
+
+def _totals_refresh(trade_type: str, begin: date, end: date) -> None:
+    """Rewrites the day totals of [begin, end] and the month totals of the months it touches, from the
+    records (inside the ingest's transaction)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncMonth
+
+    from rebates.models import RebateDayTotal, RebateMonthTotal
+
+    records = RebateRecord.objects.filter(trade_type=trade_type).order_by()
+    RebateDayTotal.objects.filter(trade_type=trade_type, date__range=(begin, end)).delete()
+    RebateDayTotal.objects.bulk_create(
+        RebateDayTotal(date=g["date"], trade_type=trade_type, rebate_currency=g["rebate_currency"], amount=g["amount"],
+                       records=g["records"])
+        for g in records.filter(date__range=(begin, end)).values("date", "rebate_currency")
+        .annotate(amount=Sum("rebate_amount"), records=Count("uid")))
+    first, last = month_start(begin), month_end(end)
+    RebateMonthTotal.objects.filter(trade_type=trade_type, month__range=(first, last)).delete()
+    grouped = (records.filter(date__range=(first, last)).annotate(month=TruncMonth("date"))
+               .values("month", "uid", "rebate_currency").annotate(amount=Sum("rebate_amount"), records=Count("uid")))
+    batch = []
+    for g in grouped.iterator(chunk_size=10_000):
+        month = g["month"].date() if hasattr(g["month"], "date") else g["month"]
+        batch.append(RebateMonthTotal(month=month, uid=g["uid"], trade_type=trade_type,
+                                      rebate_currency=g["rebate_currency"], amount=g["amount"], records=g["records"]))
+        if len(batch) >= 10_000:
+            RebateMonthTotal.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        RebateMonthTotal.objects.bulk_create(batch)
+
+
+NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _Counter:
+    """How many rows _copy_text wrote."""
+
+    count = 0
+
+
+def _copy_text(rebate_file: RebateFile, rows: Iterable[RebateRow], sub_accounts: dict[str, int],
+               counter: _Counter) -> Iterator[str]:
+    """The rows, checked like _checked_rows (inlined here: this loop runs once per line of a file of
+    millions), as COPY text-format lines, in blocks."""
+    begin, end = rebate_file.begin, rebate_file.end
+    accepted = ACCEPTED_TRADE_TYPES[rebate_file.trade_type]
+    prefix = f"{rebate_file.pk}\t"
+    kind = f"\t{rebate_file.trade_type}\t"
+    get_sub = sub_accounts.get
+    dumps = json.dumps
+    esc = _COPY_ESCAPES
+    text = str
+    block: list[str] = []
+    append = block.append
+    count = 0
+    for row in rows:
+        day = row.date
+        if not begin <= day <= end:
+            raise RebateFileError(row.line, f"the day {day} is outside the file's days ({begin} to {end})")
+        trade_type = row.trade_type
+        if trade_type is not None and trade_type.strip().casefold() not in accepted:
+            raise RebateFileError(row.line, f"trade type {trade_type!r} in a {rebate_file.trade_type} file")
+        uid, fee_currency, currency = row.uid, row.fee_currency, row.rebate_currency
+        if len(uid) > 32 or len(currency) > 20 or (fee_currency and len(fee_currency) > 20):
+            raise RebateFileError(row.line, "a uid or currency longer than the stored columns allow")
+        sub = get_sub(uid)
+        volume, fee = row.volume, row.fee
+        append("".join((
+            prefix, text(row.line), "\t", day.isoformat(), kind, uid.translate(esc), "\t",
+            NULL if sub is None else text(sub), "\t",
+            NULL if fee_currency is None else fee_currency.translate(esc), "\t",
+            NULL if volume is None else text(volume), "\t", NULL if fee is None else text(fee), "\t",
+            currency.translate(esc), "\t", text(row.rebate_amount), "\t",
+            dumps(row.extra).translate(esc) if row.extra else "{}", "\n")))
+        count += 1
+        if len(block) >= 2000:
+            counter.count = count
+            yield "".join(block)
+            block.clear()
+    counter.count = count
+    if block:
+        yield "".join(block)
+
+
+def _parse_in_child(rebate_file, stream, sub_accounts, data_fd: int, result_fd: int) -> None:
+    """In a forked process: read and check the file, write COPY text to data_fd, the outcome to result_fd."""
+    outcome: dict = {}
+    try:
+        with os.fdopen(data_fd, "wb", buffering=1 << 20) as out:
+            counter = _Counter()
+            for text in _copy_text(rebate_file, read_rebate_file(stream), sub_accounts, counter):
+                out.write(text.encode())
+        outcome = {"count": counter.count}
+    except RebateFileError as exc:
+        outcome = {"line": exc.line, "error": str(exc)}
+    except BrokenPipeError:
+        outcome = {"line": 0, "error": "stopped"}
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        outcome = {"line": 0, "error": f"{exc.__class__.__name__}: {exc}", "unexpected": True}
+    finally:
+        try:
+            os.write(result_fd, json.dumps(outcome).encode())
+        finally:
+            os._exit(0)
+
+
+def _copy_rows(rebate_file: RebateFile, stream, sub_accounts: dict[str, int]) -> int:
+    """COPY ... FROM STDIN into the records table. The file is read and checked by kucoin.rebate_file in a
+    forked child process while this one feeds PostgreSQL, so reading and storing run side by side; with
+    REBATES_PARALLEL_PARSE=false (or no fork) it is all done here. Any bad line aborts the COPY."""
+    from psycopg import errors as pg_errors
+
+    table = RebateRecord._meta.db_table
+    sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    parallel = conf.parallel_parse() and hasattr(os, "fork")
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        try:
+            if not parallel:
+                counter = _Counter()
+                with cursor.copy(sql) as copy:
+                    for text in _copy_text(rebate_file, read_rebate_file(stream), sub_accounts, counter):
+                        copy.write(text)
+                return counter.count
+            return _copy_forked(cursor, sql, rebate_file, stream, sub_accounts)
+        except pg_errors.DataError as exc:  # a value the columns cannot hold (e.g. an amount too large)
+            raise RebateFileError(0, f"a value PostgreSQL refused: {str(exc).splitlines()[0]}") from None
+
+
+def _copy_forked(cursor, sql: str, rebate_file: RebateFile, stream, sub_accounts: dict[str, int]) -> int:
+    data_r, data_w = os.pipe()
+    result_r, result_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(data_r)
+        os.close(result_r)
+        _parse_in_child(rebate_file, stream, sub_accounts, data_w, result_w)
+    os.close(data_w)
+    os.close(result_w)
+    outcome: dict = {}
+    try:
+        with cursor.copy(sql) as copy:
+            with os.fdopen(data_r, "rb", buffering=0) as source:
+                read = source.read
+                while block := read(1 << 20):
+                    copy.write(block)
+            outcome = _outcome(result_r)
+            if "error" in outcome:
+                raise _file_error(outcome)  # aborts the COPY: nothing of this file is stored
+    finally:
+        if not outcome:
+            outcome = _outcome(result_r)
+        os.close(result_r)
+        os.waitpid(pid, 0)
+    return int(outcome["count"])
+
+
+def _outcome(fd: int) -> dict:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks) or b"{}") or {"line": 0, "error": "the reading process ended without a word"}
+    except ValueError:
+        return {"line": 0, "error": "the reading process ended without a word"}
+
+
+def _file_error(outcome: dict) -> Exception:
+    if outcome.get("unexpected"):
+        return RuntimeError(f"Reading the rebate file failed: {outcome['error']}")
+    exc = RebateFileError(int(outcome.get("line") or 0), "")
+    exc.args = (outcome["error"],)
+    return exc
+
+
+def _bulk_rows(rebate_file: RebateFile, rows: Iterable[RebateRow], sub_accounts: dict[str, int]) -> int:
+    file_id, trade_type = rebate_file.pk, rebate_file.trade_type
+    batch: list[RebateRecord] = []
+    count = 0
+    for row in rows:
+        batch.append(RebateRecord(
+            file_id=file_id, line=row.line, date=row.date, trade_type=trade_type, uid=row.uid,
+            sub_account_id=sub_accounts.get(row.uid), fee_currency=row.fee_currency, volume=row.volume, fee=row.fee,
+            rebate_currency=row.rebate_currency, rebate_amount=row.rebate_amount, extra=row.extra or {}))
+        if len(batch) >= BULK_BATCH:
+            RebateRecord.objects.bulk_create(batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        RebateRecord.objects.bulk_create(batch)
+        count += len(batch)
+    return count

@@ -1,0 +1,175 @@
+"""Orders placed with a customer's key (spot HF and futures V3), and the proof that KuCoin tagged them.
+
+An order row is written with its clientOid before anything is sent (state `pending`); the task that
+sends it moves it on. Its verification is a separate, orthogonal state: not yet verified, tagged (KuCoin
+shows the broker's partner tag on it) or untagged (KuCoin accepted it without attributing it to the broker:
+no rebate on it).
+
+The key an order is signed with is a sub-account's API key today (`api_key`); a Fast API connected
+account's key will be a second nullable foreign key beside it, with a check that exactly one is set.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import KuCoinAction, SubAccount, SubAccountApiKey
+
+MONEY = {"max_digits": 36, "decimal_places": 18}
+
+
+def new_client_oid() -> str:
+    """32 hex characters: within KuCoin's 40, letters and digits only."""
+    return uuid.uuid4().hex
+
+
+class Order(KuCoinAction):
+    class Market(models.TextChoices):
+        SPOT = "spot", "Spot"
+        FUTURES = "futures", "Futures"
+
+    class Side(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+
+    class Type(models.TextChoices):
+        LIMIT = "limit", "Limit"
+        MARKET = "market", "Market"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        UNKNOWN = "unknown", "Sent, outcome being checked"
+        OPEN = "open", "Open"
+        FILLED = "filled", "Filled"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected by KuCoin"
+        FAILED = "failed", "Could not be sent"
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", "Not yet verified"
+        TAGGED = "tagged", "Tagged"
+        UNTAGGED = "untagged", "Untagged"
+
+    class Purpose(models.TextChoices):
+        TRADE = "trade", "Order"
+        SETUP_CHECK = "setup_check", "Broker set-up check"
+
+    SENDING_STATES = (State.PENDING, State.UNKNOWN)
+    LIVE_STATES = (State.PENDING, State.UNKNOWN, State.OPEN)
+    FINAL_STATES = (State.FILLED, State.CANCELLED, State.REJECTED, State.FAILED)
+    # Orders KuCoin holds (or may hold): those a verification or a sync can fetch.
+    AT_KUCOIN_STATES = (State.OPEN, State.FILLED, State.CANCELLED)
+
+    client_oid = models.CharField(max_length=40, unique=True, default=new_client_oid, verbose_name="clientOid")
+    market = models.CharField(max_length=10, choices=Market.choices)
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="orders")
+    # The signing key. Nullable so that a connected (Fast API) account's key can take its place later.
+    api_key = models.ForeignKey(SubAccountApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+                                verbose_name="API key")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRADE)
+
+    # What was asked (kucoin-api.md 4.2 and 5.1). Sizes of futures orders are whole lots.
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4, choices=Side.choices, blank=True)
+    type = models.CharField(max_length=6, choices=Type.choices, default=Type.LIMIT)
+    price = models.DecimalField(**MONEY, null=True, blank=True)
+    size = models.DecimalField(**MONEY, null=True, blank=True)
+    funds = models.DecimalField(**MONEY, null=True, blank=True, help_text="Spot market orders: quote amount.")
+    qty = models.DecimalField(**MONEY, null=True, blank=True, help_text="Futures: base-currency amount.")
+    value_qty = models.DecimalField(**MONEY, null=True, blank=True, help_text="Futures: quote value.")
+    time_in_force = models.CharField(max_length=3, blank=True)
+    cancel_after = models.PositiveIntegerField(null=True, blank=True, help_text="Spot GTT: seconds.")
+    post_only = models.BooleanField(default=False)
+    hidden = models.BooleanField(default=False)
+    iceberg = models.BooleanField(default=False)
+    visible_size = models.DecimalField(**MONEY, null=True, blank=True)
+    stp = models.CharField(max_length=2, blank=True, verbose_name="STP")
+    remark = models.CharField(max_length=100, blank=True)
+    leverage = models.PositiveIntegerField(null=True, blank=True)
+    margin_mode = models.CharField(max_length=8, blank=True)
+    reduce_only = models.BooleanField(default=False)
+    close_order = models.BooleanField(default=False)
+    force_hold = models.BooleanField(default=False)
+    stop = models.CharField(max_length=4, blank=True)
+    stop_price = models.DecimalField(**MONEY, null=True, blank=True)
+    stop_price_type = models.CharField(max_length=2, blank=True)
+
+    # What KuCoin says.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    kucoin_order_id = models.CharField(max_length=64, null=True, blank=True, verbose_name="KuCoin order id")
+    deal_size = models.DecimalField(**MONEY, null=True, blank=True)
+    deal_funds = models.DecimalField(**MONEY, null=True, blank=True, help_text="Spot dealFunds, futures dealValue.")
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    fee_currency = models.CharField(max_length=20, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    # The broker tag, as the last fetch showed it.
+    tags = models.CharField(max_length=200, blank=True)
+    verification = models.CharField(max_length=10, choices=Verification.choices, default=Verification.UNVERIFIED)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The list pages: newest first, filtered by one column.
+            models.Index(fields=["verification", "-id"], name="order_verification_id"),
+            models.Index(fields=["market", "-id"], name="order_market_id"),
+            models.Index(fields=["symbol", "-id"], name="order_symbol_id"),
+            models.Index(fields=["sub_account", "-id"], name="order_subaccount_id"),
+            models.Index(fields=["state", "-id"], name="order_state_id"),
+            # Date filters and the share of tagged orders per day / per sub-account (index-only).
+            models.Index(fields=["created_at", "sub_account", "verification"], name="order_created_share"),
+            # Open-order limits per account and contract, and the sync of open orders.
+            models.Index(fields=["sub_account", "symbol", "state"], name="order_live_per_symbol",
+                         condition=Q(state__in=["pending", "unknown", "open"])),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "kucoin_order_id"], name="order_unique_kucoin_id",
+                                    condition=Q(kucoin_order_id__isnull=False)),
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        amount = next((a for a in (self.size, self.funds, self.qty, self.value_qty) if a is not None), None)
+        text = format(amount.normalize(), "f") if amount is not None else ""
+        parts = [self.get_market_display(), self.side, text, self.symbol, f"({self.client_oid})"]
+        return " ".join(p for p in parts if p)
+
+    @property
+    def is_stop(self) -> bool:
+        return bool(self.stop)
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def can_verify(self) -> bool:
+        return self.state in self.AT_KUCOIN_STATES and bool(self.kucoin_order_id or self.client_oid)
+
+
+class TagShare(models.Model):
+    """Orders per day, sub-account and verification state, counted by a schedule (and after each verification
+    job) so that the share pages read a few hundred rows instead of grouping millions of orders."""
+
+    day = models.DateField()
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="+")
+    tagged = models.PositiveIntegerField(default=0)
+    untagged = models.PositiveIntegerField(default=0)
+    unverified = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["day", "sub_account"], name="tagshare_unique_day_account")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sub_account_id}: {self.tagged} tagged, {self.untagged} untagged"

@@ -1,0 +1,93 @@
+"""Reads that the order pages, the admin and the dashboard share. None of them counts a whole table."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from trading.models import Order, TagShare
+
+LIST_FIELDS = (
+    "pk", "client_oid", "market", "symbol", "side", "type", "price", "size", "funds", "qty", "value_qty", "stop",
+    "state", "kucoin_order_id", "tags", "verification", "verified_at", "error_code", "error_message", "created_at",
+    "purpose", "sub_account__account_name", "sub_account__uid", "sub_account_id",
+)
+SHARE_DAYS = 14
+# Orders saved at nearly the same moment may get their ids in another order than their times: the id bound
+# of a date filter is taken over this many orders at the edge.
+ID_SLACK = 100
+
+
+def orders_filtered(*, verification: str = "", market: str = "", state: str = "", symbol: str = "",
+                    sub_account_uid: str = "", created_from: date | None = None,
+                    created_to: date | None = None) -> QuerySet[Order]:
+    orders = Order.objects.select_related("sub_account").only(*LIST_FIELDS)
+    if verification:
+        orders = orders.filter(verification=verification)
+    if market:
+        orders = orders.filter(market=market)
+    if state:
+        orders = orders.filter(state=state)
+    if symbol:
+        symbol = symbol.strip().upper()
+        orders = orders.filter(symbol=symbol)
+        # A spot symbol has a hyphen (BTC-USDT), a futures contract none (XBTUSDTM): a mismatch matches nothing,
+        # and is answered without walking the symbol's orders.
+        if market and ("-" in symbol) != (market == Order.Market.SPOT):
+            orders = orders.none()
+    if sub_account_uid:
+        orders = orders.filter(sub_account__uid=sub_account_uid.strip())
+    tz = timezone.get_current_timezone()
+    if created_from:
+        start = datetime.combine(created_from, time.min, tzinfo=tz)
+        orders = orders.filter(created_at__gte=start)
+        # Ids grow with time: bound the id too, so that "newest first" need not walk every newer order.
+        first = list(Order.objects.filter(created_at__gte=start).order_by("created_at")
+                     .values_list("pk", flat=True)[:ID_SLACK])
+        orders = orders.filter(pk__gte=min(first)) if first else orders.none()
+    if created_to:
+        end = datetime.combine(created_to + timedelta(days=1), time.min, tzinfo=tz)
+        orders = orders.filter(created_at__lt=end)
+        last = list(Order.objects.filter(created_at__lt=end).order_by("-created_at")
+                    .values_list("pk", flat=True)[:ID_SLACK])
+        orders = orders.filter(pk__lte=max(last)) if last else orders.none()
+    return orders
+
+
+def untagged_alert(limit: int = 5) -> dict:
+    """The newest untagged orders (an untagged order earns the broker no rebate), for the dashboard."""
+    rows = list(Order.objects.filter(verification=Order.Verification.UNTAGGED).select_related("sub_account")
+                .only("pk", "client_oid", "symbol", "market", "created_at", "sub_account__account_name")
+                .order_by("-pk")[: limit + 1])
+    return {"orders": rows[:limit], "more": len(rows) > limit}
+
+
+def tagged_share(*, days: int = SHARE_DAYS) -> dict:
+    """Per day and per sub-account over the last `days` days: orders by verification state, the share of
+    tagged among the verified ones, and how many are untagged. Read from the counts the schedule keeps
+    (TagShare, see `tag_share_refresh`): two small grouped reads, never the orders themselves."""
+    since = timezone.localdate() - timedelta(days=days)
+    recent = TagShare.objects.filter(day__gt=since).order_by()
+    sums = {"tagged": Sum("tagged"), "untagged": Sum("untagged"), "unverified": Sum("unverified")}
+    per_day = list(recent.values("day").annotate(**sums, computed_at=Min("computed_at")).order_by("-day"))
+    per_account = list(recent.values("sub_account_id", "sub_account__account_name", "sub_account__uid")
+                       .annotate(**sums).order_by("sub_account__account_name"))
+    for row in per_day + per_account:
+        verified = row["tagged"] + row["untagged"]
+        row["verified"] = verified
+        row["share"] = None if not verified else round(100 * row["tagged"] / verified, 1)
+    computed = [row["computed_at"] for row in per_day if row["computed_at"]]
+    return {"days": days, "per_day": per_day, "per_account": per_account,
+            "computed_at": min(computed) if computed else None,
+            "untagged": sum(row["untagged"] for row in per_day)}
+
+
+def tag_counts(*, since: date) -> list[dict]:
+    """Orders per day, sub-account and verification state since `since`: one grouped read over the
+    (created_at, sub_account, verification) index. For the scheduled recount, not for pages."""
+    tz = timezone.get_current_timezone()
+    return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz)).order_by()
+                .annotate(day=TruncDate("created_at")).values("day", "sub_account_id", "verification")
+                .annotate(n=Count("pk")))
