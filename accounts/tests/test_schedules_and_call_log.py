@@ -43,7 +43,8 @@ def test_a_schedule_runs_its_job_in_the_worker_and_the_calls_name_the_schedule(d
     assert set(calls.values_list("credential", flat=True)) == {"broker"}
 
 
-def test_no_secret_reaches_the_call_log_or_the_job_records(synced_sub_accounts, sandbox, finished, make_staff):
+def test_no_secret_reaches_the_call_log_the_job_records_or_the_worker_log(synced_sub_accounts, sandbox, finished,
+                                                                           make_staff, kucoin_worker):
     key, job = apikey_create(sub_account=synced_sub_accounts.first(), label="log-check", permissions=["General"],
                              ip_whitelist=[], requested_by=make_staff("operator"))
     finished(job)
@@ -52,8 +53,10 @@ def test_no_secret_reaches_the_call_log_or_the_job_records(synced_sub_accounts, 
                sandbox.broker["broker_key"]]
     logged = " ".join(str(row) for row in KuCoinCall.objects.values_list())
     recorded = " ".join(str(row) for row in Job.objects.values_list())
+    worker_log = "".join(kucoin_worker.output)
+    assert "Task accounts.apikey_create" in worker_log  # the log is the worker's, and it covered this task
     for secret in secrets:
-        assert secret not in logged and secret not in recorded
+        assert secret not in logged and secret not in recorded and secret not in worker_log
     assert KuCoinCall.objects.filter(actor="operator-user", credential="broker",
                                      path="/api/v1/broker/nd/account/apikey", method="POST").count() == 1
 
