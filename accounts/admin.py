@@ -9,60 +9,29 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
-from django.utils.functional import cached_property
 
 from accounts import tasks
 from accounts.models import (
-    BrokerProfile, Deposit, KycSubmission, SubAccount, SubAccountApiKey, SubAccountBalance, Transfer, Withdrawal,
+    BrokerProfile,
+    Deposit,
+    KycSubmission,
+    SubAccount,
+    SubAccountApiKey,
+    SubAccountBalance,
+    Transfer,
+    Withdrawal,
 )
 from accounts.services.transfers import transfer_retry
+from brokeroffice.admin_base import ReadOnlyMirrorAdmin
 from brokeroffice.jobs import job_start
 from brokeroffice.models import KuCoinCall
 from brokeroffice.roles import OPERATOR, has_role
 
 MAX_JOBS_PER_ACTION = 100
-COUNT_CAP = 10_000
 
 
-class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP rows (a bounded subquery), so a table of millions never gets a full COUNT(*)."""
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[: COUNT_CAP].count()
-
-
-class GroupsOnceMixin:
-    """Loads the user's groups once per admin page: every action's operator check would read them again."""
-
-    def changelist_view(self, request, extra_context=None):
-        prefetch_related_objects([request.user], "groups")
-        return super().changelist_view(request, extra_context)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        prefetch_related_objects([request.user], "groups")
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-
-class MirrorAdmin(GroupsOnceMixin, admin.ModelAdmin):
+class MirrorAdmin(ReadOnlyMirrorAdmin):
     """Read-only rows mirrored from KuCoin, with actions that queue tasks for users holding the operator role."""
-
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_operate_permission(self, request) -> bool:
-        return has_role(request.user, OPERATOR)
 
 
 def _queued(model_admin, request, jobs: list) -> None:
@@ -82,7 +51,7 @@ def _start(request, kind: str, label: str, task, args: tuple = ()):
 
 
 @admin.register(BrokerProfile)
-class BrokerProfileAdmin(GroupsOnceMixin, admin.ModelAdmin):
+class BrokerProfileAdmin(admin.ModelAdmin):
     list_display = ("broker_name", "spot_partner", "futures_partner", "api_key", "key_version", "check_ok", "checked_at", "updated_at")
     readonly_fields = ("checked_at", "check_ok", "check_message", "broker_uid", "secrets_stored")
     fieldsets = (
@@ -303,7 +272,7 @@ from accounts.models import FastApiConnection, FastApiSettings  # noqa: E402
 
 
 @admin.register(FastApiSettings)
-class FastApiSettingsAdmin(GroupsOnceMixin, admin.ModelAdmin):
+class FastApiSettingsAdmin(admin.ModelAdmin):
     """Edited by a broker-admin; the client secret's box never renders the stored value."""
 
     list_display = ("client_id", "redirect_url", "key_creation_path", "send_api_name", "updated_at")

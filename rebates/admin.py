@@ -4,38 +4,16 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 
-from brokeroffice.roles import OPERATOR, has_role
+from brokeroffice.admin_base import ReadOnlyMirrorAdmin
 from rebates.models import RebateFile, RebateRecord
 from rebates.services import rebate_file_reparse_request, rebate_sync_request
 
 MAX_PER_ACTION = 50
-COUNT_CAP = 10_000
 
 
-class CappedCountPaginator(Paginator):
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[:COUNT_CAP].count()
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_operate_permission(self, request) -> bool:
-        return has_role(request.user, OPERATOR)
+class ReadOnlyAdmin(ReadOnlyMirrorAdmin):
+    """Files and records change only through pulls and re-parses."""
 
 
 class SubAccountFilter(admin.SimpleListFilter):

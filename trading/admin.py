@@ -10,15 +10,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
-
-from accounts.admin import GroupsOnceMixin
+from brokeroffice.admin_base import capped_count_paginator
 from brokeroffice.roles import OPERATOR, has_role
 from trading import selectors
 from trading.models import Order
-from trading.services.orders import MAX_ORDERS_PER_JOB, orders_sync_request, orders_verify_request
-
+from trading.services.orders import (
+    MAX_ORDERS_PER_JOB,
+    orders_sync_request,
+    orders_verify_request,
+)
 
 COUNT_CAP = 2000
 ADMIN_ACCOUNTS = 30
@@ -32,13 +32,8 @@ def worst(share: dict) -> list[dict]:
     return rows[:ADMIN_ACCOUNTS]
 
 
-class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP orders (a bounded subquery): a filter over millions never gets a full COUNT(*),
-    and the page links stop at 40 pages (narrow the filters to go further back)."""
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[:COUNT_CAP].count()
+# At most COUNT_CAP orders are counted: the page links stop at 40 pages (narrow the filters to go further back).
+CappedCountPaginator = capped_count_paginator(COUNT_CAP)
 
 
 class SymbolFilter(admin.SimpleListFilter):
@@ -73,7 +68,7 @@ class SubAccountUidFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(GroupsOnceMixin, admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
