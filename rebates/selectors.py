@@ -365,3 +365,12 @@ def recent_files(limit: int = 50) -> list[RebateFile]:
 
 
 TRADE_TYPES = TradeType.choices
+
+
+def rebate_totals_of(uid: str, *, days: int = 30, today: date | None = None) -> list[dict]:
+    """What one sub-account earned the broker in the last `days` days, per trade type and currency."""
+    today = today or date.today()
+    return list(
+        RebateRecord.objects.filter(uid=uid, date__gte=today - timedelta(days=days))
+        .values("trade_type", "rebate_currency").annotate(amount=Sum("rebate_amount")).order_by("trade_type", "rebate_currency")
+    )

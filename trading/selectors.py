@@ -91,3 +91,8 @@ def tag_counts(*, since: date) -> list[dict]:
     return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz)).order_by()
                 .annotate(day=TruncDate("created_at")).values("day", "sub_account_id", "verification")
                 .annotate(n=Count("pk")))
+
+
+def orders_of_sub_account(sub_account_id: int, *, limit: int = 10) -> list[Order]:
+    """The newest orders of one sub-account, for its page."""
+    return list(Order.objects.filter(sub_account_id=sub_account_id).only(*LIST_FIELDS).order_by("-id")[:limit])

@@ -17,6 +17,8 @@ from accounts.views.transfers import STALLED_AFTER, mark_retryable
 from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from rebates.selectors import rebate_totals_of
+from trading.selectors import orders_of_sub_account
 
 DETAIL_ROWS = 20  # the detail page shows the latest rows of each kind; the lists have the rest
 
@@ -93,6 +95,8 @@ def subaccount_detail(request, pk: int):
         "withdrawals": list(sub_account.withdrawals.all()[:DETAIL_ROWS]),
         "kyc_submissions": list(sub_account.kyc_submissions.defer("personal_data")[:5]),
         "key_form": ApiKeyForm(),
+        "orders": orders_of_sub_account(sub_account.pk, limit=DETAIL_ROWS),
+        "rebates": rebate_totals_of(sub_account.uid, days=30) if sub_account.uid else [],
     }
     return render(request, "accounts/subaccount_detail.html", context)
 
