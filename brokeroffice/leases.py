@@ -6,18 +6,18 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Iterator
 
+from django.conf import settings
 from django.db.models import Model, Q
 from django.utils import timezone
-
-DEFAULT_LEASE_SECONDS = 120
 
 
 class LeaseHeld(Exception):
     """Another execution holds the row; try again later."""
 
 
-def lease_acquire(model: type[Model], pk, *, seconds: int = DEFAULT_LEASE_SECONDS) -> bool:
+def lease_acquire(model: type[Model], pk, *, seconds: int | None = None) -> bool:
     now = timezone.now()
+    seconds = seconds or settings.ROW_LEASE_SECONDS
     claimed = (
         model._default_manager.filter(pk=pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
@@ -31,7 +31,7 @@ def lease_release(model: type[Model], pk) -> None:
 
 
 @contextmanager
-def leased(model: type[Model], pk, *, seconds: int = DEFAULT_LEASE_SECONDS) -> Iterator[None]:
+def leased(model: type[Model], pk, *, seconds: int | None = None) -> Iterator[None]:
     """Holds the row's lease for the body; raises LeaseHeld when another execution has it."""
     if not lease_acquire(model, pk, seconds=seconds):
         raise LeaseHeld(f"{model._meta.label} {pk} is being handled by another worker")

@@ -251,6 +251,10 @@ CELERY_TASK_ROUTES = [
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# How long a task holds a row it acts on. Longer than any one action's KuCoin calls; a worker that dies
+# holding it delays the next attempt by at most this long.
+ROW_LEASE_SECONDS = env.int("ROW_LEASE_SECONDS", default=120)
+
 # KuCoin: one base URL per host family, and the broker's own credentials when given by the environment.
 KUCOIN_SPOT_URL = env.str("KUCOIN_SPOT_URL", default="https://api.kucoin.com")
 KUCOIN_FUTURES_URL = env.str("KUCOIN_FUTURES_URL", default="https://api-futures.kucoin.com")
