@@ -243,7 +243,31 @@ class Transfer(KuCoinAction):
         return f"{self.get_direction_display()} {self.amount} {self.currency}"
 
 
-class Deposit(models.Model):
+class FundsRecord(models.Model):
+    """What KuCoin's ND API reports of money arriving in or leaving a sub-account (deposits, withdrawals)."""
+
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="%(class)ss")
+    uid = models.CharField(max_length=32, db_index=True, verbose_name="UID")
+    currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    chain = models.CharField(max_length=50, blank=True)
+    is_inner = models.BooleanField(default=False)
+    wallet_tx_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=30)
+    remark = models.TextField(blank=True)
+    kucoin_created_at = models.DateTimeField(null=True, blank=True)
+    kucoin_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["-kucoin_created_at", "-id"]
+
+
+class Deposit(FundsRecord):
     """A deposit into a sub-account, as KuCoin's ND deposit list reports it."""
 
     class Status(models.TextChoices):
@@ -251,25 +275,9 @@ class Deposit(models.Model):
         SUCCESS = "SUCCESS", "Credited"
         FAILURE = "FAILURE", "Failed"
 
-    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="deposits")
-    uid = models.CharField(max_length=32, db_index=True, verbose_name="UID")
-    currency = models.CharField(max_length=20)
-    amount = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**MONEY, null=True, blank=True)
     hash = models.CharField(max_length=200, help_text="Transaction hash (wallet id for internal deposits).")
-    address = models.CharField(max_length=200, blank=True)
-    memo = models.CharField(max_length=200, blank=True)
-    chain = models.CharField(max_length=50, blank=True)
-    is_inner = models.BooleanField(default=False)
-    wallet_tx_id = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=30)
-    remark = models.TextField(blank=True)
-    kucoin_created_at = models.DateTimeField(null=True, blank=True)
-    kucoin_updated_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-kucoin_created_at", "-id"]
+    class Meta(FundsRecord.Meta):
         constraints = [models.UniqueConstraint(fields=["uid", "currency", "hash"], name="deposit_unique_hash")]
         indexes = [models.Index(fields=["sub_account", "-kucoin_created_at"], name="deposit_subaccount_created")]
 
@@ -277,28 +285,10 @@ class Deposit(models.Model):
         return f"{self.amount} {self.currency} → {self.uid}"
 
 
-class Withdrawal(models.Model):
+class Withdrawal(FundsRecord):
     """A withdrawal of a sub-account, as KuCoin's ND withdrawal detail reports it."""
 
     withdrawal_id = models.CharField(max_length=64, unique=True)
-    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="withdrawals")
-    uid = models.CharField(max_length=32, db_index=True, verbose_name="UID")
-    currency = models.CharField(max_length=20)
-    amount = models.DecimalField(**MONEY)
-    fee = models.DecimalField(**MONEY, null=True, blank=True)
-    address = models.CharField(max_length=200, blank=True)
-    memo = models.CharField(max_length=200, blank=True)
-    chain = models.CharField(max_length=50, blank=True)
-    is_inner = models.BooleanField(default=False)
-    wallet_tx_id = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=30)
-    remark = models.TextField(blank=True)
-    kucoin_created_at = models.DateTimeField(null=True, blank=True)
-    kucoin_updated_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-kucoin_created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} from {self.uid}"
