@@ -48,6 +48,9 @@ def record_kucoin_call(record: RequestRecord) -> None:
             latency_ms=max(0, round(record.latency_ms)),
             error=(record.error or "")[:100],
             job_id=current_job.get(),
+            pool=record.pool[:12],
+            quota_limit=record.quota_limit,
+            quota_remaining=record.quota_remaining,
         )
     except Exception:  # the log must never break the call it records
         logger.exception("could not record a KuCoin call")

@@ -36,3 +36,65 @@ def next_schedules(limit: int = 6) -> list[dict]:
             continue
         upcoming.append({"name": task.name, "at": now + max(remaining, timedelta(0))})
     return sorted(upcoming, key=lambda item: item["at"])[:limit]
+
+
+HEADROOM_MINUTES = 5
+
+
+def rate_limit_headroom(minutes: int = HEADROOM_MINUTES) -> list[dict]:
+    """Per KuCoin rate-limit pool, the tightest headroom any account had in the last minutes, as KuCoin's own
+    gw-ratelimit headers reported it with each call: what is left before calls start to wait."""
+    since = timezone.now() - timedelta(minutes=minutes)
+    calls = (KuCoinCall.objects.filter(at__gte=since, quota_limit__gt=0).exclude(pool="").order_by()
+             .values("pool", "credential", "quota_limit", "quota_remaining"))
+    tightest: dict[str, dict] = {}
+    calls_per_pool: dict[str, int] = {}
+    for call in calls.iterator(chunk_size=2000):
+        pool = call["pool"]
+        calls_per_pool[pool] = calls_per_pool.get(pool, 0) + 1
+        share = max(0, call["quota_remaining"] or 0) / call["quota_limit"]
+        if pool not in tightest or share < tightest[pool]["share"]:
+            tightest[pool] = {"pool": pool, "share": share, "remaining": max(0, call["quota_remaining"] or 0),
+                              "limit": call["quota_limit"], "credential": call["credential"]}
+    rows = sorted(tightest.values(), key=lambda row: row["share"])
+    for row in rows:
+        row["percent"] = round(100 * row["share"])
+        row["calls"] = calls_per_pool[row["pool"]]
+    return rows
+
+
+def rebate_summary(today=None) -> dict:
+    """Rebate received yesterday, in the last 7 and 30 days (per currency), and a 30-day chart of the main
+    currency, from the day totals the rebate ingest keeps."""
+    from rebates.charts import stacked_bars
+    from rebates.models import RebateDayTotal
+
+    today = today or timezone.localdate()
+    first = today - timedelta(days=30)
+    rows = list(RebateDayTotal.objects.filter(date__gte=first, date__lt=today).order_by()
+                .values_list("date", "trade_type", "rebate_currency", "amount"))
+    windows = {"yesterday": today - timedelta(days=1), "week": today - timedelta(days=7), "month": first}
+    by_currency: dict[str, dict] = {}
+    for day, _trade_type, currency, amount in rows:
+        sums = by_currency.setdefault(currency, {"currency": currency, "yesterday": 0, "week": 0, "month": 0})
+        for window, start in windows.items():
+            if day >= start:
+                sums[window] += amount
+    currencies = sorted(by_currency.values(), key=lambda sums: -sums["month"])
+    chart = None
+    if currencies:
+        main = currencies[0]["currency"]
+        days = [first + timedelta(days=i) for i in range(30)]
+        spot = {day: amount for day, kind, currency, amount in rows if currency == main and kind == "spot"}
+        futures = {day: amount for day, kind, currency, amount in rows if currency == main and kind == "futures"}
+        points = [(f"{day:%d %b}", spot.get(day, 0), futures.get(day, 0)) for day in days]
+        chart = stacked_bars(points, title=f"Rebate per day, last 30 days ({main})", currency=main)
+    return {"currencies": currencies, "chart": chart}
+
+
+def tagged_share_today() -> dict:
+    from trading.selectors import tagged_share
+
+    share = tagged_share(days=1)
+    today = share["per_day"][0] if share["per_day"] else None
+    return {"today": today, "computed_at": share["computed_at"]}

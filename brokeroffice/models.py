@@ -71,6 +71,9 @@ class KuCoinCall(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=100, blank=True, help_text="The client's error class, when the call failed.")
     job_id = models.UUIDField(null=True, blank=True)
+    pool = models.CharField(max_length=12, blank=True, help_text="KuCoin's rate-limit pool the call counts in.")
+    quota_limit = models.PositiveIntegerField(null=True, blank=True, help_text="The pool's quota per window.")
+    quota_remaining = models.IntegerField(null=True, blank=True, help_text="What was left of it after this call.")
 
     class Meta:
         ordering = ["-id"]
@@ -104,3 +107,13 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.slot:%Y-%m-%d %H:%M}"
+
+
+class StaffPreference(models.Model):
+    """What a staff member chose for themselves: the time zone pages show times in (UTC stays on hover)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone})"

@@ -13,6 +13,7 @@ from brokeroffice.jobs import job_create, job_enqueue
 from brokeroffice.models import Job
 from brokeroffice.queues import queue_lengths
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from brokeroffice.sorting import chosen_sort, sorted_page
 from brokeroffice.tasks import queue_selftest_task
 
 
@@ -28,13 +29,20 @@ def home(request):
         "failed_jobs": dashboard.failed_jobs_since(hours=24),
         "schedules": dashboard.next_schedules(),
         "queue_lengths": queue_lengths(),
+        "headroom": dashboard.rate_limit_headroom(),
+        "rebates": dashboard.rebate_summary(),
+        "tag_share": dashboard.tagged_share_today(),
     })
+
+
+JOB_COLUMNS = {"label": "label", "state": "state", "by": "requested_by_label", "queued": "created_at"}
 
 
 @role_required(VIEWER)
 def job_list(request):
     state = request.GET.get("state") or None
-    page = Paginator(selectors.jobs_recent(state=state), 50).get_page(request.GET.get("page"))
+    jobs, sort = selectors.jobs_recent(state=state), chosen_sort(request, JOB_COLUMNS)
+    page = sorted_page(request, jobs, sort, 50) if sort else Paginator(jobs, 50).get_page(request.GET.get("page"))
     return render(request, "jobs/list.html", {
         "page": page, "state": state, "states": Job.State.choices,
         "queue_lengths": queue_lengths(), "failed_last_day": selectors.jobs_failed_since(hours=24),

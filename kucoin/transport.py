@@ -51,6 +51,9 @@ class RequestRecord:
     credential_id: str | None
     error: str | None = None  # exception class name when the attempt failed
     attempt: int = 1
+    pool: str = ""
+    quota_limit: int | None = None  # KuCoin's gw-ratelimit-limit of the pool, when it answered with one
+    quota_remaining: int | None = None  # gw-ratelimit-remaining: the headroom left in the current window
 
 
 def prepare(method: str, url: str, headers: Mapping[str, str], body: bytes,
@@ -217,6 +220,7 @@ class Transport:
             started = time.perf_counter()
             status: int | None = None
             code: str | None = None
+            rate: tuple[int, int, int] | None = None
             error: KuCoinError | None = None
             retry = False
             try:
@@ -251,7 +255,7 @@ class Transport:
                     else:
                         error = OutcomeUnknownError(msg, http_status=status, endpoint=name)
                 elif code == SUCCESS and status < 400:
-                    self._emit(self._record(endpoint, path, url_query, status, code, started, None, attempt))
+                    self._emit(self._record(endpoint, path, url_query, status, code, started, None, attempt, rate))
                     return payload.get("data")
                 else:
                     error = error_for(code, str(payload.get("msg") or ""), status, name)
@@ -272,7 +276,7 @@ class Transport:
                 error.reset_ms = DEFAULT_429_RESET_MS
                 self.rate_limiter.exhaust(account, endpoint.pool, DEFAULT_429_RESET_MS)
                 retry = True
-            self._emit(self._record(endpoint, path, url_query, status, code, started, error, attempt))
+            self._emit(self._record(endpoint, path, url_query, status, code, started, error, attempt, rate))
             assert error is not None
             clock_retry = isinstance(error, InvalidTimestampError) and retry
             if not retry or (attempt > self.max_get_retries and not clock_retry):
@@ -303,8 +307,9 @@ class Transport:
         except (ValueError, UnicodeDecodeError):
             return None
 
-    def _record(self, endpoint, path, query, status, code, started, error, attempt) -> RequestRecord:
+    def _record(self, endpoint, path, query, status, code, started, error, attempt, rate) -> RequestRecord:
         return RequestRecord(
             method=endpoint.method, family=endpoint.family, path=path, query=query, weight=endpoint.weight,
             http_status=status, code=code, latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
-            credential_id=self.credential_id, error=type(error).__name__ if error else None, attempt=attempt)
+            credential_id=self.credential_id, error=type(error).__name__ if error else None, attempt=attempt,
+            pool=endpoint.pool, quota_limit=rate[0] if rate else None, quota_remaining=rate[1] if rate else None)

@@ -14,13 +14,15 @@ from accounts.services.retire import subaccount_retire
 from accounts.services.subaccounts import subaccount_create, subaccount_create_retry
 from accounts.tasks import balances_refresh_task, subaccounts_sync_task
 from accounts.views.transfers import STALLED_AFTER, mark_retryable
-from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import PAGE_SIZE, add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from brokeroffice.sorting import chosen_sort, sorted_page
 from rebates.selectors import rebate_totals_of
 from trading.selectors import orders_of_sub_account
 
 DETAIL_ROWS = 20  # the detail page shows the latest rows of each kind; the lists have the rest
+SORTABLE = {"name": "account_name", "uid": "uid", "state": "state", "level": "level", "created": "kucoin_created_at"}
 
 
 def _filtered_sub_accounts(filters: SubAccountFilterForm):
@@ -38,7 +40,8 @@ def _filtered_sub_accounts(filters: SubAccountFilterForm):
 
 def _list_page(request, create_form: SubAccountCreateForm, status: int = 200):
     filters = SubAccountFilterForm(request.GET or None)
-    page = keyset_page(request, _filtered_sub_accounts(filters))
+    rows, sort = _filtered_sub_accounts(filters), chosen_sort(request, SORTABLE)
+    page = sorted_page(request, rows, sort, PAGE_SIZE) if sort else keyset_page(request, rows)
     context = {"filters": filters, "page": page, "create_form": create_form, "job": job_in_request(request)}
     return render(request, "accounts/subaccount_list.html", context, status=status)
 

@@ -13,11 +13,16 @@ from accounts.forms import TransferForm
 from accounts.models import SubAccount, Transfer
 from accounts.services.transfers import transfer_request, transfer_retry
 from accounts.tasks import transfers_sync_task
-from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import PAGE_SIZE, add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from brokeroffice.sorting import chosen_sort, sorted_page
 
 STALLED_AFTER = timedelta(minutes=5)
+
+
+TRANSFER_COLUMNS = {"sub_account": "sub_account__account_name", "direction": "direction", "amount": "amount",
+                    "state": "state", "requested": "created_at"}
 
 
 @role_required(VIEWER)
@@ -32,7 +37,8 @@ def transfer_list(request):
     sub_account = request.GET.get("sub_account", "")
     if sub_account.isdigit():
         transfers = transfers.filter(sub_account_id=int(sub_account))
-    page = keyset_page(request, transfers)
+    sort = chosen_sort(request, TRANSFER_COLUMNS)
+    page = sorted_page(request, transfers, sort, PAGE_SIZE) if sort else keyset_page(request, transfers)
     mark_retryable(page.object_list)
     context = {"page": page, "state": state, "states": Transfer.State.choices, "job": job_in_request(request)}
     return render(request, "accounts/transfer_list.html", context)

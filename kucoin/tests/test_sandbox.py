@@ -293,3 +293,12 @@ def test_oauth_fast_api_flow(sandbox):
     assert isinstance(user.spot.get_balances(), list)
     with pytest.raises(errors.OAuthError):
         client.exchange_code(code, o["redirect_uri"])  # codes are single use
+
+
+def test_each_call_record_carries_its_pool_and_the_quota_kucoin_reported(sandbox, broker_client, records):
+    broker_client.broker.get_sub_accounts(page=1, page_size=5)
+    broker_client.broker.get_sub_accounts(page=1, page_size=5)
+    first, second = records[-2:]
+    assert first.pool == second.pool == "broker"
+    assert first.quota_limit == second.quota_limit > 0
+    assert second.quota_remaining == first.quota_remaining - second.weight
