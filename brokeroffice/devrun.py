@@ -59,9 +59,13 @@ def main() -> None:
     manager.add_process(
         "beat", f"{PYTHON} -m celery -A brokeroffice beat --loglevel INFO --pidfile=", cwd=str(ROOT), env=env
     )
+    # In the background: it queues work for the worker that honcho is about to start, and waits for it.
+    demo = subprocess.Popen([PYTHON, "manage.py", "demo_seed"], cwd=ROOT, env=env)
     try:
         manager.loop()
     finally:
+        if demo.poll() is None:
+            demo.terminate()
         sandbox.send_signal(signal.SIGINT)
         try:
             sandbox.wait(timeout=10)
