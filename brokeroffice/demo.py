@@ -55,10 +55,12 @@ def _sync_sub_accounts(echo: Echo) -> None:
                      requested_by_label="demo data")], echo, "sub-accounts synced")
 
 
-def _traders():
+def _traders(futures_uids: set[str]):
+    """Active sub-accounts, those with funds in their futures account first (a broker cannot move funds there)."""
     from accounts.models import SubAccount
 
-    return list(SubAccount.objects.filter(state=SubAccount.State.ACTIVE).order_by("uid")[:TRADERS])
+    active = list(SubAccount.objects.filter(state=SubAccount.State.ACTIVE).order_by("uid"))
+    return sorted(active, key=lambda sub_account: sub_account.uid not in futures_uids)[:TRADERS]
 
 
 def _make_keys(traders, echo: Echo) -> list:
@@ -80,17 +82,18 @@ def _fund(traders, echo: Echo) -> None:
     _wait(jobs, echo, f"{len(jobs)} transfers to the traders")
 
 
-def _orders_for(key) -> list[dict]:
-    """Resting post-only bids far below the market (they stay open), and a small market buy that fills."""
+def _orders_for(key, futures_uids: set[str]) -> list[dict]:
+    """Resting post-only bids far below the market (they stay open), a small market buy that fills, and a
+    resting futures bid where the futures account holds funds."""
     spot = [{"market": "spot", "symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": Decimal(price),
              "size": Decimal("0.001"), "post_only": True} for price in ("1000", "1100", "1200")]
     fills = [{"market": "spot", "symbol": "BTC-USDT", "side": "buy", "type": "market", "funds": Decimal("10")}]
     futures = [{"market": "futures", "symbol": "XBTUSDTM", "side": "buy", "type": "limit", "price": Decimal("1000"),
                 "size": Decimal("1"), "leverage": 5, "margin_mode": "ISOLATED", "post_only": True}]
-    return spot + fills + futures
+    return spot + fills + (futures if key.sub_account.uid in futures_uids else [])
 
 
-def _place_orders(keys, echo: Echo) -> None:
+def _place_orders(keys, futures_uids: set[str], echo: Echo) -> None:
     from django.core.exceptions import ValidationError
 
     from trading.services.orders import order_place
@@ -100,7 +103,7 @@ def _place_orders(keys, echo: Echo) -> None:
         key.refresh_from_db()
         if not key.has_secret:
             continue
-        for params in _orders_for(key):
+        for params in _orders_for(key, futures_uids):
             try:
                 placed = order_place(api_key=key, **params)
             except ValidationError as exc:
@@ -131,18 +134,29 @@ def _sync_funding(echo: Echo) -> None:
                      requested_by_label="demo data")], echo, "deposits synced")
 
 
-def demo_seed(echo: Echo) -> bool:
-    """Fills an empty back-office from the sandbox. False (and nothing done) when it holds data already."""
+def _check_broker(echo: Echo) -> None:
+    from accounts.tasks import broker_check_task
+    from brokeroffice.jobs import job_start
+
+    _wait([job_start(kind="broker_check", label="Check the broker connection", task=broker_check_task,
+                     requested_by_label="demo data")], echo, "broker connection checked")
+
+
+def demo_seed(echo: Echo, *, futures_uids: set[str] = frozenset()) -> bool:
+    """Fills an empty back-office from the sandbox. False (and nothing done) when it holds data already.
+
+    `futures_uids`: sub-accounts whose futures account holds funds (the sandbox says which)."""
     from accounts.models import SubAccount
 
     if SubAccount.objects.exists():
         echo("the database holds sub-accounts already: no demo data added")
         return False
+    _check_broker(echo)
     _sync_sub_accounts(echo)
-    traders = _traders()
+    traders = _traders(futures_uids)
     keys = _make_keys(traders, echo)
     _fund(traders, echo)
-    _place_orders(keys, echo)
+    _place_orders(keys, futures_uids, echo)
     _pull_rebates(echo)
     _sync_funding(echo)
     return True

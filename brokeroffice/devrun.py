@@ -60,7 +60,7 @@ def main() -> None:
         "beat", f"{PYTHON} -m celery -A brokeroffice beat --loglevel INFO --pidfile=", cwd=str(ROOT), env=env
     )
     # In the background: it queues work for the worker that honcho is about to start, and waits for it.
-    demo = subprocess.Popen([PYTHON, "manage.py", "demo_seed"], cwd=ROOT, env=env)
+    demo = subprocess.Popen([PYTHON, "manage.py", "demo_seed", "--sandbox-control", info["control"]], cwd=ROOT, env=env)
     try:
         manager.loop()
     finally:

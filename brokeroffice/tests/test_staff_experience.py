@@ -113,7 +113,7 @@ def test_the_dashboard_shows_rebates_with_a_chart_tag_share_and_headroom(client,
 
     page = client.get("/").content.decode()
     rebate_row = re.search(r"<th scope=\"row\">USDT</th>(.*?)</tr>", page).group(1)
-    assert re.findall(r'<td class="num">([^<]+)</td>', rebate_row) == ["3.75", "13.75", "113.75"]
+    assert re.findall(r"<td class=\"num\"[^>]*>([^<]+)</td>", rebate_row) == ["3.75", "13.75", "113.75"]
     assert "<svg" in page and "Rebate per day, last 30 days (USDT)" in page
     assert "90.0%" in page and "9 tagged of 10 verified, 2 not yet verified" in page and "1 untagged" in page
     headroom = re.search(r'id="headroom-heading".*?</table>', page, re.S).group(0)
