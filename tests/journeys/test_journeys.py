@@ -30,6 +30,11 @@ def chart_bar_titles(page) -> list[str]:
     return page.locator("svg.chart rect title").evaluate_all("titles => titles.map(t => t.textContent)")
 
 
+def open_as_operator(page, live_server, sub_account) -> None:
+    log_in(page, live_server, "olga")
+    page.goto(f"{live_server.url}/subaccounts/{sub_account.pk}/")
+
+
 @pytest.fixture
 def operator(make_staff):
     return make_staff("operator", username="olga", password=PASSWORD)
@@ -54,8 +59,7 @@ def test_create_a_sub_account_and_see_it_appear_after_the_task(live_server, page
 def test_create_an_api_key_and_see_its_secret_exactly_once(live_server, page, operator, synced_sub_accounts, sandbox,
                                                            screenshot):
     sub_account = synced_sub_accounts.filter(state=SubAccount.State.ACTIVE).order_by("uid").first()
-    log_in(page, live_server, "olga")
-    page.goto(f"{live_server.url}/subaccounts/{sub_account.pk}/")
+    open_as_operator(page, live_server, sub_account)
     page.get_by_text("Create an API key").click()
     page.get_by_label("Label").fill("journey-bot")
     page.get_by_role("button", name="Create key").click()
@@ -74,8 +78,7 @@ def test_create_an_api_key_and_see_its_secret_exactly_once(live_server, page, op
 
 def test_transfer_funds_to_a_sub_account(live_server, page, operator, synced_sub_accounts, sandbox, screenshot):
     sub_account = synced_sub_accounts.filter(state=SubAccount.State.ACTIVE).order_by("uid").first()
-    log_in(page, live_server, "olga")
-    page.goto(f"{live_server.url}/subaccounts/{sub_account.pk}/")
+    open_as_operator(page, live_server, sub_account)
     page.get_by_role("link", name="New transfer…").click()
     page.get_by_label("Direction").select_option("OUT")
     page.get_by_label("Currency").fill("USDT")
@@ -125,8 +128,7 @@ def test_pull_a_day_of_rebates_and_see_the_chart_change(live_server, page, opera
 
 def test_retire_a_sub_account(live_server, page, operator, synced_sub_accounts, sandbox, screenshot):
     sub_account = synced_sub_accounts.filter(state=SubAccount.State.ACTIVE).order_by("-uid").first()
-    log_in(page, live_server, "olga")
-    page.goto(f"{live_server.url}/subaccounts/{sub_account.pk}/")
+    open_as_operator(page, live_server, sub_account)
     page.get_by_role("link", name="Retire…").click()
     page.get_by_label("Type the sub-account's name to confirm").fill("not-the-name")
     page.get_by_role("button", name=f"Retire {sub_account.account_name}").click()
