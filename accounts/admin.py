@@ -314,3 +314,94 @@ class FastApiConnectionAdmin(MirrorAdmin):
     def refresh_tokens(self, request, queryset):
         _queued(self, request, [_start(request, "fastapi_tokens_refresh", "Refresh Fast API tokens",
                                        tasks.fastapi_tokens_refresh_task)])
+
+
+# -- Customer funding: deposit addresses, withdrawals from the broker account, payouts --
+from accounts.models import (  # noqa: E402
+    AllowedWithdrawalAddress,
+    BrokerWithdrawal,
+    DepositAddress,
+    Payout,
+    WithdrawalAuditRecord,
+    WithdrawalQuotaSnapshot,
+)
+
+
+@admin.register(DepositAddress)
+class DepositAddressAdmin(MirrorAdmin):
+    list_display = ("sub_account", "currency", "chain", "address", "memo", "credited_account", "state", "fetched_at")
+    list_filter = ("state", "currency", "chain")
+    search_fields = ("address__exact", "memo__exact", "sub_account__account_name__startswith", "sub_account__uid__exact")
+    list_select_related = ("sub_account",)
+
+
+@admin.register(WithdrawalQuotaSnapshot)
+class WithdrawalQuotaSnapshotAdmin(MirrorAdmin):
+    list_display = ("currency", "chain", "fetched_at")
+
+
+@admin.register(AllowedWithdrawalAddress)
+class AllowedWithdrawalAddressAdmin(admin.ModelAdmin):
+    """The allow-list: managed by broker-admins (the role holds every permission), read by the others."""
+
+    list_display = ("label", "currency", "chain", "address", "memo", "added_by", "created_at")
+    list_filter = ("currency", "chain")
+    search_fields = ("address__exact", "label")
+    fields = ("currency", "chain", "address", "memo", "label")
+
+    def save_model(self, request, obj, form, change):
+        obj.currency, obj.chain = obj.currency.strip().upper(), obj.chain.strip().lower()
+        obj.address, obj.memo = obj.address.strip(), obj.memo.strip()
+        if not change:
+            obj.added_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class WithdrawalAuditInline(admin.TabularInline):
+    model = WithdrawalAuditRecord
+    fields = ("at", "actor_label", "action", "detail")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BrokerWithdrawal)
+class BrokerWithdrawalAdmin(MirrorAdmin):
+    """Read-only: withdrawals are requested, approved and cancelled on the staff pages, which record every step."""
+
+    list_display = ("pk", "amount", "currency", "chain", "address", "state", "requested_by", "approved_by",
+                    "kucoin_withdrawal_id", "created_at")
+    list_filter = ("state", "currency")
+    search_fields = ("remark__exact", "kucoin_withdrawal_id__exact", "address__exact")
+    list_select_related = ("requested_by", "approved_by")
+    inlines = [WithdrawalAuditInline]
+    actions = ["follow"]
+
+    @admin.action(description="Follow open withdrawals and payouts at KuCoin", permissions=["operate"])
+    def follow(self, request, queryset):
+        _queued(self, request, [_start(request, "broker_withdrawals_sync", "Follow withdrawals and payouts at KuCoin",
+                                       tasks.broker_withdrawals_sync_task)])
+
+
+@admin.register(WithdrawalAuditRecord)
+class WithdrawalAuditRecordAdmin(MirrorAdmin):
+    """Append-only: nobody can add, change or delete a record here (the model refuses updates too)."""
+
+    list_display = ("at", "withdrawal", "actor_label", "action", "detail")
+    list_filter = ("action",)
+    search_fields = ("actor_label__exact", "withdrawal__remark__exact")
+    list_select_related = ("withdrawal",)
+    readonly_fields = ("withdrawal", "at", "actor", "actor_label", "action", "detail", "data")
+    actions = None
+
+
+@admin.register(Payout)
+class PayoutAdmin(MirrorAdmin):
+    list_display = ("pk", "sub_account", "transfer", "withdrawal", "requested_by", "created_at")
+    list_select_related = ("sub_account", "transfer", "withdrawal", "requested_by")

@@ -296,3 +296,75 @@ class FastApiDisconnectForm(StaffForm):
         required=False, label="Also mark the API key unused",
         help_text="Trading stops signing with it. The key stays at KuCoin until the customer deletes it there.",
     )
+
+
+# -- Customer funding: deposit addresses, withdrawals from the broker account, payouts --
+from accounts.models import BrokerWithdrawal, DepositAddress  # noqa: E402
+
+CHAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+
+
+def _currency_field() -> forms.CharField:
+    return forms.CharField(max_length=20, help_text="A currency code, e.g. USDT.")
+
+
+def _chain_field() -> forms.CharField:
+    return forms.CharField(max_length=50, label="Chain", help_text="KuCoin's chain id, e.g. trx, eth, bsc, ton, xrp.")
+
+
+class _CurrencyChainMixin:
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip()
+        if not CURRENCY.match(currency):
+            raise ValidationError(f"“{currency}” is not a currency code: letters and digits only, e.g. USDT.")
+        return currency.upper()
+
+    def clean_chain(self):
+        chain = self.cleaned_data["chain"].strip()
+        if not CHAIN_ID.match(chain):
+            raise ValidationError(f"“{chain}” is not a chain id: letters, digits, '-' or '_', e.g. trx.")
+        return chain.lower()
+
+
+class DepositAddressForm(_CurrencyChainMixin, StaffForm):
+    currency = _currency_field()
+    chain = _chain_field()
+    credited_account = forms.ChoiceField(choices=DepositAddress.CreditedAccount.choices, initial="MAIN",
+                                         label="Credit deposits to")
+
+
+class _WithdrawalFields(_CurrencyChainMixin, StaffForm):
+    currency = _currency_field()
+    chain = _chain_field()
+    address = forms.CharField(max_length=200, help_text="The destination address, exactly as the recipient gave it.")
+    memo = forms.CharField(max_length=200, required=False, label="Memo / tag",
+                           help_text="Needed on memo chains (TON, XRP…): without it the funds may be lost.")
+    # Same precision as the column, so what is accepted here is stored exactly.
+    amount = forms.DecimalField(max_digits=36, decimal_places=18, min_value=Decimal("0.000000000000000001"),
+                                help_text="A positive number, e.g. 250.5.")
+
+    def clean_address(self):
+        return self.cleaned_data["address"].strip()
+
+    def clean_memo(self):
+        return self.cleaned_data["memo"].strip()
+
+
+class BrokerWithdrawalForm(_WithdrawalFields):
+    fee_deduct_type = forms.ChoiceField(choices=BrokerWithdrawal.FeeDeduct.choices, initial="EXTERNAL", label="Fee paid")
+    note = forms.CharField(max_length=200, required=False, help_text="Why, for the approver.")
+
+
+class PayoutForm(_WithdrawalFields):
+    sub_account_type = forms.ChoiceField(choices=Transfer.AccountType.choices, initial=Transfer.AccountType.MAIN,
+                                         label="Take it from the sub-account's")
+    note = forms.CharField(max_length=200, required=False, help_text="Why, for the approver.")
+
+
+class WithdrawalApproveForm(StaffForm):
+    confirm_unlisted = forms.BooleanField(
+        required=False, label="I confirm this address is intended although it is not on the allow-list")
+
+
+class WithdrawalRefuseForm(StaffForm):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), label="Why it is refused")

@@ -458,3 +458,201 @@ class FastApiConnection(KuCoinAction):
     def key_usable(self) -> bool:
         """Whether trading may sign with this connection's key."""
         return bool(self.state in self.KEY_STATES and self.key_in_use and self.api_key and self.api_secret and self.api_passphrase)
+
+
+# -- Customer funding: deposit addresses, withdrawals from the broker account, payouts (issue 12) --
+
+class DepositAddress(KuCoinAction):
+    """A sub-account's deposit address for one currency on one chain, created or read with its own key."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being fetched"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class CreditedAccount(models.TextChoices):
+        MAIN = "MAIN", "Funding (MAIN)"
+        TRADE = "TRADE", "Spot (TRADE)"
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="deposit_addresses")
+    currency = models.CharField(max_length=20)
+    chain = models.CharField(max_length=50, help_text="KuCoin's chainId, e.g. trx.")
+    chain_name = models.CharField(max_length=50, blank=True, help_text="KuCoin's chainName, e.g. TRC20.")
+    address = models.CharField(max_length=200, blank=True)
+    memo = models.CharField(max_length=200, blank=True, help_text="Memo or tag; on memo chains it tells customers apart.")
+    credited_account = models.CharField(max_length=10, choices=CreditedAccount.choices, default=CreditedAccount.MAIN,
+                                        help_text="The account a deposit to this address is credited to.")
+    contract_address = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["sub_account", "currency", "chain"], name="depositaddress_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} on {self.chain} of {self.sub_account}"
+
+
+class WithdrawalQuotaSnapshot(models.Model):
+    """What KuCoin last said the broker account may withdraw of a currency on a chain (its quotas call).
+    The request form checks against it; the sending task asks KuCoin again just before sending."""
+
+    currency = models.CharField(max_length=20)
+    chain = models.CharField(max_length=50)
+    raw = models.JSONField(help_text="KuCoin's answer, as received.")
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "chain"], name="withdrawalquota_unique")]
+        verbose_name = "withdrawal quota"
+
+    def __str__(self) -> str:
+        return f"{self.currency} on {self.chain} at {self.fetched_at:%Y-%m-%d %H:%M}"
+
+
+class AllowedWithdrawalAddress(models.Model):
+    """The optional allow-list, per currency. Approving a withdrawal to an address not on it needs an
+    explicit confirmation."""
+
+    currency = models.CharField(max_length=20)
+    chain = models.CharField(max_length=50, help_text="KuCoin's chainId, e.g. trx.")
+    address = models.CharField(max_length=200)
+    memo = models.CharField(max_length=200, blank=True, help_text="Empty: any memo.")
+    label = models.CharField(max_length=100, help_text="Whose address, e.g. 'Treasury cold wallet'.")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["currency", "label"]
+        verbose_name = "allowed withdrawal address"
+        constraints = [models.UniqueConstraint(fields=["currency", "chain", "address", "memo"], name="allowedaddress_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.currency} {self.address}"
+
+
+class BrokerWithdrawal(KuCoinAction):
+    """Money leaving the broker's own account. Requested by staff, approved by a different broker-admin,
+    then sent by a task. KuCoin's V3 withdraw has no client id: `remark` carries a token saved before
+    sending, by which a lost answer is looked up."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Waiting for approval"
+        APPROVED = "approved", "Approved, waiting to be sent"
+        UNKNOWN = "unknown", "Sent, outcome being checked"
+        PROCESSING = "processing", "Processing at KuCoin"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class FeeDeduct(models.TextChoices):
+        EXTERNAL = "EXTERNAL", "On top, from the broker account"
+        INTERNAL = "INTERNAL", "Out of the amount"
+
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.REFUSED, State.CANCELLED)
+    # Approved and not yet known to KuCoin, or sent: the task may act.
+    SENDABLE_STATES = (State.APPROVED, State.UNKNOWN)
+
+    remark = models.CharField(max_length=64, unique=True, editable=False,
+                              help_text="The look-up token sent as KuCoin's remark.")
+    currency = models.CharField(max_length=20)
+    chain = models.CharField(max_length=50, help_text="KuCoin's chainId, e.g. trx.")
+    address = models.CharField(max_length=200)
+    memo = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(**MONEY)
+    fee_deduct_type = models.CharField(max_length=10, choices=FeeDeduct.choices, default=FeeDeduct.EXTERNAL,
+                                       verbose_name="fee paid")
+    expected_fee = models.DecimalField(**MONEY, null=True, blank=True, help_text="KuCoin's fee when requested.")
+    note = models.CharField(max_length=200, blank=True, help_text="Why, for the approver.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    unlisted_address_confirmed = models.BooleanField(default=False, help_text="The approver confirmed an address not on the allow-list.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   help_text="Who refused or cancelled it.")
+    decision_reason = models.TextField(blank=True)
+    kucoin_withdrawal_id = models.CharField(max_length=64, unique=True, null=True, blank=True, verbose_name="KuCoin withdrawal id")
+    kucoin_status = models.CharField(max_length=30, blank=True)
+    cancel_type = models.CharField(max_length=30, blank=True)
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    wallet_tx_id = models.CharField(max_length=200, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "broker withdrawal"
+        indexes = [models.Index(fields=["state"], name="brokerwithdrawal_open",
+                                condition=~Q(state__in=["succeeded", "failed", "refused", "cancelled"]))]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="brokerwithdrawal_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Withdraw {self.amount.normalize():f} {self.currency} to {self.address[:12]}…"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+
+class AuditRecordQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Withdrawal audit records cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Withdrawal audit records cannot be deleted.")
+
+
+class WithdrawalAuditRecord(models.Model):
+    """One step of a withdrawal (request, approval, refusal, sending, status...): who, when, what.
+    Append-only: saving an existing record or deleting one raises."""
+
+    withdrawal = models.ForeignKey(BrokerWithdrawal, on_delete=models.PROTECT, related_name="audit_records")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=150, help_text="The username, or the worker/schedule/command.")
+    action = models.CharField(max_length=40)
+    detail = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "withdrawal audit record"
+        indexes = [models.Index(fields=["withdrawal", "at"], name="withdrawalaudit_withdrawal_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label}: {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Withdrawal audit records cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Withdrawal audit records cannot be deleted.")
+
+
+class Payout(models.Model):
+    """A customer's money going out: a transfer from the sub-account to the broker account (IN), then a
+    withdrawal from the broker account. One item, two steps."""
+
+    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="payouts")
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="payout")
+    withdrawal = models.OneToOneField(BrokerWithdrawal, on_delete=models.PROTECT, related_name="payout")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Payout of {self.withdrawal.amount.normalize():f} {self.withdrawal.currency} for {self.sub_account}"

@@ -24,3 +24,57 @@ def sub_account_counts() -> dict:
 def broker_connection() -> BrokerProfile:
     """The broker profile, with the result of its last connection check."""
     return broker_profile()
+
+
+# -- Customer funding: deposit addresses, withdrawals from the broker account, payouts --
+from django.db.models import Prefetch  # noqa: E402
+
+from accounts.models import (  # noqa: E402
+    BrokerWithdrawal,
+    Deposit,
+    DepositAddress,
+    Payout,
+    WithdrawalAuditRecord,
+)
+
+DEPOSITS_PER_ADDRESS = 10
+
+
+def deposits_to(address: DepositAddress, limit: int = DEPOSITS_PER_ADDRESS) -> list[Deposit]:
+    """The deposits KuCoin reported into this address (on memo chains: with its memo)."""
+    if not address.address:
+        return []
+    rows = Deposit.objects.filter(sub_account_id=address.sub_account_id, currency=address.currency, address=address.address)
+    if address.memo:
+        rows = rows.filter(memo=address.memo)
+    return list(rows[:limit])
+
+
+def deposit_addresses_of(sub_account) -> list[DepositAddress]:
+    """The sub-account's addresses, each with `.deposits` (its latest deposits): two queries in all."""
+    addresses = list(DepositAddress.objects.filter(sub_account=sub_account).order_by("currency", "chain"))
+    known = [a for a in addresses if a.address]
+    deposits = list(Deposit.objects.filter(sub_account=sub_account, address__in={a.address for a in known})
+                    [:DEPOSITS_PER_ADDRESS * max(len(known), 1)]) if known else []
+    for address in addresses:
+        # On memo chains one address serves many customers: the memo says whose a deposit is.
+        address.deposits = [d for d in deposits if d.address == address.address and d.currency == address.currency
+                            and (not address.memo or d.memo == address.memo)][:DEPOSITS_PER_ADDRESS]
+    return addresses
+
+
+def payouts_of(sub_account, limit: int = 10) -> list[Payout]:
+    return list(Payout.objects.filter(sub_account=sub_account).select_related("transfer", "withdrawal")[:limit])
+
+
+def withdrawal_with_record(pk: int) -> BrokerWithdrawal:
+    """One withdrawal with its whole audit record and its payout, if any, in few queries."""
+    records = Prefetch("audit_records", queryset=WithdrawalAuditRecord.objects.select_related("actor"))
+    return (BrokerWithdrawal.objects.select_related("requested_by", "approved_by", "decided_by", "payout__transfer",
+                                                    "payout__sub_account")
+            .prefetch_related(records).get(pk=pk))
+
+
+def withdrawals_waiting_for(user) -> int:
+    """How many withdrawals this user could approve now (not their own)."""
+    return BrokerWithdrawal.objects.filter(state=BrokerWithdrawal.State.REQUESTED).exclude(requested_by=user).count()

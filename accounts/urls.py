@@ -46,3 +46,22 @@ urlpatterns += [
     path("fast-api/<int:pk>/disconnect/", fastapi.connection_disconnect, name="connection-disconnect"),
     path("fast-api/<int:pk>/retry/", fastapi.connection_retry, name="connection-retry"),
 ]
+
+# Customer funding: deposit addresses, withdrawals from the broker account (two-person approval), payouts.
+from accounts.views import broker_withdrawals, deposit_addresses  # noqa: E402
+
+urlpatterns += [
+    path("subaccounts/<int:pk>/deposit-addresses/new/", deposit_addresses.deposit_address_create_view,
+         name="deposit-address-create"),
+    path("deposit-addresses/<int:pk>/", deposit_addresses.deposit_address_detail, name="deposit-address-detail"),
+    path("deposit-addresses/<int:pk>/refresh/", deposit_addresses.deposit_address_refresh_view,
+         name="deposit-address-refresh"),
+    path("subaccounts/<int:pk>/payouts/new/", broker_withdrawals.payout_create_view, name="payout-create"),
+    path("broker-withdrawals/", broker_withdrawals.withdrawal_list, name="broker-withdrawal-list"),
+    path("broker-withdrawals/new/", broker_withdrawals.withdrawal_create_view, name="broker-withdrawal-create"),
+    path("broker-withdrawals/follow/", broker_withdrawals.withdrawals_follow_view, name="broker-withdrawal-follow"),
+    path("broker-withdrawals/<int:pk>/", broker_withdrawals.withdrawal_detail, name="broker-withdrawal-detail"),
+    path("broker-withdrawals/<int:pk>/approve/", broker_withdrawals.withdrawal_approve_view, name="broker-withdrawal-approve"),
+    path("broker-withdrawals/<int:pk>/refuse/", broker_withdrawals.withdrawal_refuse_view, name="broker-withdrawal-refuse"),
+    path("broker-withdrawals/<int:pk>/cancel/", broker_withdrawals.withdrawal_cancel_view, name="broker-withdrawal-cancel"),
+]

@@ -11,6 +11,7 @@ SECTIONS = (
     ("Sub-accounts", "accounts:subaccount-list", VIEWER),
     ("Transfers", "accounts:transfer-list", VIEWER),
     ("Deposits", "accounts:deposit-list", VIEWER),
+    ("Payouts", "accounts:broker-withdrawal-list", VIEWER),
     ("Orders", "trading:order-list", VIEWER),
     ("Rebates", "rebates:report", VIEWER),
     ("Fast API", "accounts:connection-list", VIEWER),

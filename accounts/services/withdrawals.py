@@ -1,0 +1,387 @@
+"""Withdrawals from the broker's own account, with two-person approval and an append-only audit record.
+
+The flow: a member of staff (operator or broker-admin) requests one; it is checked against what KuCoin
+last said about the currency on that chain (quota, minimum, fee: a snapshot fetched by a task) and
+against the chain's address format and memo rule; a DIFFERENT broker-admin approves it (confirming
+explicitly when the address is not on the allow-list); only then a task sends it.
+
+Sending once: KuCoin's V3 withdraw has no client id. The `remark` carries a token unique to the row,
+saved when it is requested; `sent_at` is written before the request goes out. A task that finds
+`sent_at` set without a KuCoin id looks the withdrawal up by that remark before anything else, and only
+an empty answer ("it was not executed") lets it send again. Row leases keep two executions apart.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.clients import broker_client
+from accounts.models import AllowedWithdrawalAddress, BrokerWithdrawal, Transfer, WithdrawalAuditRecord, WithdrawalQuotaSnapshot
+from accounts.withdrawal_rules import address_problems, plain
+from brokeroffice.jobs import JobRun, job_create, job_enqueue
+from brokeroffice.kucoin_errors import error_code, error_in_words
+from brokeroffice.leases import LeaseHeld, leased
+from brokeroffice.models import Job
+from brokeroffice.roles import BROKER_ADMIN, OPERATOR, has_role
+from kucoin.errors import BadRequestError, OutcomeUnknownError, ServerError
+from kucoin.models import WithdrawalQuota, WithdrawalRecord
+
+# A quota older than this is fetched again before a request is accepted (KuCoin's figures move).
+QUOTA_FRESH_FOR = timedelta(minutes=10)
+STATUS_TO_STATE = {"SUCCESS": BrokerWithdrawal.State.SUCCEEDED, "FAILURE": BrokerWithdrawal.State.FAILED}
+# The sync leaves a row that was just queued to its own task.
+SYNC_GRACE = timedelta(seconds=30)
+WORKER = "worker"
+
+
+# -- the audit record ------------------------------------------------------------------------------
+def audit(withdrawal: BrokerWithdrawal, action: str, *, actor=None, actor_label: str = WORKER, detail: str = "",
+          data: dict | None = None) -> WithdrawalAuditRecord:
+    """Appends one step to the withdrawal's record (never changed afterwards)."""
+    label = actor.get_username() if actor is not None else actor_label
+    return WithdrawalAuditRecord.objects.create(withdrawal=withdrawal, actor=actor, actor_label=label, action=action,
+                                                detail=detail[:2000], data=data or {})
+
+
+# -- quotas ----------------------------------------------------------------------------------------
+def quota_of(snapshot: WithdrawalQuotaSnapshot) -> WithdrawalQuota:
+    return WithdrawalQuota.parse(snapshot.raw)
+
+
+def fresh_quota(currency: str, chain: str) -> WithdrawalQuotaSnapshot | None:
+    return WithdrawalQuotaSnapshot.objects.filter(
+        currency=currency.upper(), chain=chain.lower(), fetched_at__gte=timezone.now() - QUOTA_FRESH_FOR).first()
+
+
+def withdrawal_quota_fetch_start(*, currency: str, chain: str, requested_by=None) -> Job:
+    """Queues the task that asks KuCoin for the quota (a view never calls KuCoin)."""
+    from accounts.tasks import withdrawal_quota_fetch_task
+
+    currency, chain = currency.strip().upper(), chain.strip().lower()
+    with transaction.atomic():
+        job = job_create(kind="withdrawal_quota_fetch", label=f"Withdrawal quota of {currency} on {chain}",
+                         requested_by=requested_by)
+        job_enqueue(job=job, task=withdrawal_quota_fetch_task, args=(currency, chain))
+    return job
+
+
+def withdrawal_quota_fetch(*, currency: str, chain: str, run: JobRun | None = None) -> WithdrawalQuotaSnapshot:
+    quota = broker_client().account.get_withdrawal_quotas(currency, chain)
+    snapshot, _ = WithdrawalQuotaSnapshot.objects.update_or_create(
+        currency=currency.upper(), chain=chain.lower(), defaults={"raw": quota.raw, "fetched_at": timezone.now()})
+    if run:
+        run.succeed(f"{currency} on {chain}: minimum {quota.min_size}, fee {quota.min_fee}, "
+                    f"{quota.available_amount} available now.", {"snapshot_id": snapshot.pk})
+    return snapshot
+
+
+# -- checks ----------------------------------------------------------------------------------------
+def amount_problem(quota: WithdrawalQuota, amount: Decimal, fee_deduct_type: str, *, check_balance: bool = True) -> str | None:
+    """Why KuCoin would refuse `amount` under `quota`, in words; None when it would not.
+    `check_balance=False` for a payout, whose funds reach the broker account by its transfer first."""
+    if not check_balance:
+        quota = dataclasses.replace(quota, available_amount=max(quota.remain_amount, amount))
+    refusal = quota.refusal_for(amount)
+    if refusal:
+        return refusal[0].upper() + refusal[1:] + "."
+    fee = quota.min_fee
+    if fee_deduct_type == BrokerWithdrawal.FeeDeduct.INTERNAL and amount <= fee:
+        return f"The amount must be more than the fee of {fee} {quota.currency} when the fee is taken out of it."
+    if check_balance and fee_deduct_type == BrokerWithdrawal.FeeDeduct.EXTERNAL and amount + fee > quota.available_amount:
+        return (f"Only {quota.available_amount} {quota.currency} is available: with the fee of {fee} on top, "
+                f"at most {quota.available_amount - fee} can be withdrawn.")
+    return None
+
+
+def withdrawal_problems(*, currency: str, chain: str, address: str, memo: str, amount: Decimal, fee_deduct_type: str,
+                        quota: WithdrawalQuota, check_balance: bool = True) -> dict[str, str]:
+    """{field: words} of everything KuCoin would refuse; empty when the withdrawal can be requested."""
+    problems = address_problems(chain=chain, address=address, memo=memo)
+    if not quota.is_withdraw_enabled:
+        problems["chain"] = (f"KuCoin has withdrawals of {currency} on {chain} disabled"
+                             + (f": {quota.reason}." if quota.reason else "."))
+        return problems
+    why = amount_problem(quota, amount, fee_deduct_type, check_balance=check_balance)
+    if why:
+        problems["amount"] = why
+    return problems
+
+
+def on_allow_list(withdrawal: BrokerWithdrawal) -> bool:
+    return AllowedWithdrawalAddress.objects.filter(
+        currency=withdrawal.currency, chain=withdrawal.chain, address=withdrawal.address
+    ).filter(Q(memo="") | Q(memo=withdrawal.memo)).exists()
+
+
+# -- request, approve, refuse, cancel (staff) -------------------------------------------------------
+def _clean_inputs(currency: str, chain: str, address: str, memo: str, amount) -> tuple[str, str, str, str]:
+    currency, chain, address, memo = currency.strip().upper(), chain.strip().lower(), address.strip(), (memo or "").strip()
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValidationError({"amount": "The amount must be a positive number."})
+    if not address:
+        raise ValidationError({"address": "The address is required."})
+    return currency, chain, address, memo
+
+
+def withdrawal_check(*, currency: str, chain: str, address: str, memo: str, amount: Decimal, fee_deduct_type: str,
+                     check_balance: bool = True) -> WithdrawalQuotaSnapshot:
+    """Raises ValidationError (by field) for what KuCoin would refuse; -> the quota snapshot used."""
+    snapshot = fresh_quota(currency, chain)
+    if snapshot is None:
+        raise ValidationError({"chain": f"KuCoin's current quota for {currency} on {chain} is needed first: "
+                                        "it is fetched when the form is sent."})
+    problems = withdrawal_problems(currency=currency, chain=chain, address=address, memo=memo, amount=amount,
+                                   fee_deduct_type=fee_deduct_type, quota=quota_of(snapshot), check_balance=check_balance)
+    if problems:
+        raise ValidationError(problems)
+    return snapshot
+
+
+def withdrawal_request(*, currency: str, chain: str, address: str, memo: str = "", amount: Decimal,
+                       fee_deduct_type: str = BrokerWithdrawal.FeeDeduct.EXTERNAL, note: str = "", requested_by,
+                       check_balance: bool = True) -> BrokerWithdrawal:
+    """Records a withdrawal waiting for approval (nothing is sent). The remark token is chosen here."""
+    if requested_by is None or not has_role(requested_by, OPERATOR):
+        raise ValidationError("Only an operator or a broker-admin can request a withdrawal.")
+    currency, chain, address, memo = _clean_inputs(currency, chain, address, memo, amount)
+    snapshot = withdrawal_check(currency=currency, chain=chain, address=address, memo=memo, amount=amount,
+                                fee_deduct_type=fee_deduct_type, check_balance=check_balance)
+    with transaction.atomic():
+        withdrawal = BrokerWithdrawal.objects.create(
+            remark=f"bo-{uuid.uuid4().hex}", currency=currency, chain=chain, address=address, memo=memo, amount=amount,
+            fee_deduct_type=fee_deduct_type, expected_fee=quota_of(snapshot).min_fee, note=note[:200],
+            requested_by=requested_by,
+        )
+        audit(withdrawal, "requested", actor=requested_by,
+              detail=f"{plain(amount)} {currency} on {chain} to {address}" + (f" memo {memo}" if memo else ""),
+              data={"amount": str(amount), "currency": currency, "chain": chain, "address": address, "memo": memo,
+                    "fee_deduct_type": fee_deduct_type, "quota": snapshot.raw,
+                    "quota_fetched_at": snapshot.fetched_at.isoformat()})
+    return withdrawal
+
+
+def ready_to_send(withdrawal: BrokerWithdrawal) -> bool:
+    """Approved, and for a payout, its transfer to the broker account is done."""
+    payout = getattr(withdrawal, "payout", None)
+    return payout is None or payout.transfer.state == Transfer.State.SUCCEEDED
+
+
+def _send_job(withdrawal: BrokerWithdrawal, requested_by=None) -> Job:
+    from accounts.tasks import broker_withdrawal_send_task
+
+    job = job_create(kind="broker_withdrawal_send", label=f"Send: {withdrawal}", requested_by=requested_by)
+    job_enqueue(job=job, task=broker_withdrawal_send_task, args=(withdrawal.pk,))
+    return job
+
+
+def withdrawal_approve(*, withdrawal: BrokerWithdrawal, approver, confirm_unlisted: bool = False) -> Job | None:
+    """A different broker-admin approves; the send is queued when ready (a payout waits for its transfer).
+    A refused attempt is recorded too."""
+    if not has_role(approver, BROKER_ADMIN):
+        raise ValidationError("Only a broker-admin can approve a withdrawal.")
+    if approver.pk == withdrawal.requested_by_id:
+        audit(withdrawal, "approval_refused", actor=approver,
+              detail="The requester tried to approve their own withdrawal: a different broker-admin must approve it.")
+        raise ValidationError("You requested this withdrawal: a different broker-admin must approve it.")
+    listed = on_allow_list(withdrawal)
+    if not listed and not confirm_unlisted:
+        raise ValidationError({"confirm_unlisted": f"{withdrawal.address} is not on the {withdrawal.currency} allow-list: "
+                                                   "tick the box to confirm that this address is intended."})
+    with transaction.atomic():
+        approved = BrokerWithdrawal.objects.filter(pk=withdrawal.pk, state=BrokerWithdrawal.State.REQUESTED).update(
+            state=BrokerWithdrawal.State.APPROVED, approved_by=approver, approved_at=timezone.now(),
+            unlisted_address_confirmed=not listed)
+        if not approved:
+            raise ValidationError(f"It is {withdrawal.get_state_display().lower()}: only a withdrawal waiting for "
+                                  "approval can be approved.")
+        withdrawal.refresh_from_db()
+        audit(withdrawal, "approved", actor=approver,
+              detail="Address on the allow-list." if listed else "Address NOT on the allow-list; the approver confirmed it.",
+              data={"on_allow_list": listed})
+        return _send_job(withdrawal, approver) if ready_to_send(withdrawal) else None
+
+
+def withdrawal_refuse(*, withdrawal: BrokerWithdrawal, by, reason: str) -> None:
+    if not has_role(by, BROKER_ADMIN):
+        raise ValidationError("Only a broker-admin can refuse a withdrawal.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why it is refused: the requester will read it."})
+    with transaction.atomic():
+        refused = BrokerWithdrawal.objects.filter(pk=withdrawal.pk, state=BrokerWithdrawal.State.REQUESTED).update(
+            state=BrokerWithdrawal.State.REFUSED, decided_by=by, decision_reason=reason, completed_at=timezone.now())
+        if not refused:
+            raise ValidationError("Only a withdrawal waiting for approval can be refused.")
+        audit(withdrawal, "refused", actor=by, detail=reason)
+
+
+def withdrawal_cancel(*, withdrawal: BrokerWithdrawal, by) -> Job | None:
+    """Before it is sent: cancelled here. At KuCoin: a task asks KuCoin to cancel it, which KuCoin
+    allows only while the withdrawal is PROCESSING."""
+    from accounts.tasks import broker_withdrawal_cancel_task
+
+    if not (has_role(by, BROKER_ADMIN) or (has_role(by, OPERATOR) and by.pk == withdrawal.requested_by_id)):
+        raise ValidationError("Only the requester or a broker-admin can cancel a withdrawal.")
+    with transaction.atomic():
+        not_sent = BrokerWithdrawal.objects.filter(
+            pk=withdrawal.pk, state__in=[BrokerWithdrawal.State.REQUESTED, BrokerWithdrawal.State.APPROVED], sent_at=None,
+        ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())).update(
+            state=BrokerWithdrawal.State.CANCELLED, decided_by=by, completed_at=timezone.now())
+        if not_sent:
+            audit(withdrawal, "cancelled", actor=by, detail="Cancelled before it was sent.")
+            return None
+        withdrawal.refresh_from_db()
+        if withdrawal.state in (BrokerWithdrawal.State.REQUESTED, BrokerWithdrawal.State.APPROVED) and withdrawal.sent_at is None:
+            raise ValidationError("It is being sent right now: try again in a moment.")
+        cancellable = (withdrawal.state == BrokerWithdrawal.State.PROCESSING and withdrawal.kucoin_withdrawal_id
+                       and withdrawal.kucoin_status == "PROCESSING" and withdrawal.cancel_type != "NON_CANCELABLE")
+        if not cancellable:
+            raise ValidationError(f"KuCoin no longer allows cancelling it (status {withdrawal.kucoin_status or withdrawal.state}): "
+                                  "a withdrawal can be cancelled only while KuCoin reports it PROCESSING.")
+        BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(decided_by=by)
+        audit(withdrawal, "cancel_requested", actor=by, detail="Asked KuCoin to cancel it.")
+        job = job_create(kind="broker_withdrawal_cancel", label=f"Cancel: {withdrawal}", requested_by=by)
+        job_enqueue(job=job, task=broker_withdrawal_cancel_task, args=(withdrawal.pk,))
+    return job
+
+
+# -- in the worker ---------------------------------------------------------------------------------
+def _fail(withdrawal: BrokerWithdrawal, words: str, *, code: str = "", message: str = "") -> None:
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(
+        state=BrokerWithdrawal.State.FAILED, error_code=code, error_message=message or words, completed_at=timezone.now())
+    audit(withdrawal, "failed", detail=words, data={"code": code})
+
+
+def _apply_record(withdrawal: BrokerWithdrawal, record: WithdrawalRecord) -> BrokerWithdrawal:
+    """KuCoin's view of the withdrawal onto the row; a status change is recorded."""
+    state = STATUS_TO_STATE.get(record.status, BrokerWithdrawal.State.PROCESSING)
+    if state == BrokerWithdrawal.State.FAILED and (record.failure_reason == "CANCELLED" or withdrawal.decided_by_id):
+        state = BrokerWithdrawal.State.CANCELLED
+    changes = {"kucoin_status": record.status, "state": state, "cancel_type": record.cancel_type or "",
+               "failure_reason": record.failure_reason or "", "wallet_tx_id": record.wallet_tx_id or ""}
+    if record.fee is not None:
+        changes["fee"] = record.fee
+    if state in BrokerWithdrawal.FINAL_STATES:
+        changes["completed_at"] = timezone.now()
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(**changes)
+    if record.status != withdrawal.kucoin_status:
+        audit(withdrawal, "status", detail=f"KuCoin: {record.status}" + (f" ({record.failure_reason})" if record.failure_reason else ""),
+              data={"status": record.status, "failure_reason": record.failure_reason, "wallet_tx_id": record.wallet_tx_id})
+    withdrawal.refresh_from_db()
+    return withdrawal
+
+
+def _record_id(withdrawal: BrokerWithdrawal, withdrawal_id: str, how: str) -> None:
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(
+        kucoin_withdrawal_id=withdrawal_id, state=BrokerWithdrawal.State.PROCESSING, error_code="", error_message="")
+    audit(withdrawal, how, detail=f"KuCoin withdrawal id {withdrawal_id}", data={"withdrawal_id": withdrawal_id})
+
+
+def _found_by_remark(client, withdrawal: BrokerWithdrawal) -> str | None:
+    """After an attempt whose answer was lost: the id of the withdrawal KuCoin made with our remark, or None."""
+    found = client.account.find_withdrawals(withdrawal.currency, since=withdrawal.sent_at, remark=withdrawal.remark)
+    audit(withdrawal, "looked_up", detail=(f"Found at KuCoin by its remark: {found[0].id}" if found
+                                           else "Not at KuCoin: the earlier attempt was not executed."),
+          data={"found": [r.id for r in found]})
+    return found[0].id if found else None
+
+
+def _send(client, withdrawal: BrokerWithdrawal) -> str:
+    """The one place a withdrawal request goes out. -> KuCoin's id."""
+    if withdrawal.sent_at is None:
+        # KuCoin's figures may have moved since the request: ask again right before the first send.
+        quota = client.account.get_withdrawal_quotas(withdrawal.currency, withdrawal.chain)
+        why = amount_problem(quota, withdrawal.amount, withdrawal.fee_deduct_type)
+        if why:
+            _fail(withdrawal, f"Not sent: {why}")
+            raise ValidationError(f"Not sent: {why}")
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk, sent_at=None).update(sent_at=timezone.now())
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(state=BrokerWithdrawal.State.UNKNOWN)
+    withdrawal.refresh_from_db()
+    audit(withdrawal, "sending", detail=f"Sending to KuCoin with remark {withdrawal.remark}")
+    try:
+        return client.account.withdraw(
+            withdrawal.currency, withdrawal.chain, withdrawal.address, withdrawal.amount, memo=withdrawal.memo or None,
+            remark=withdrawal.remark, fee_deduct_type=withdrawal.fee_deduct_type)
+    except BadRequestError as exc:
+        # Sent only after a look-up found nothing: KuCoin's refusal is final.
+        _fail(withdrawal, f"KuCoin refused it: {error_in_words(exc)}", code=error_code(exc), message=exc.msg)
+        raise
+    except (OutcomeUnknownError, ServerError) as exc:
+        # A lost answer or a 5xx: KuCoin may have made it. Retried by the task, after a look-up.
+        audit(withdrawal, "outcome_unknown", detail=f"{error_in_words(exc)} It is looked up by its remark before any retry.")
+        raise
+
+
+def withdrawal_send(*, withdrawal_id: int, run: JobRun | None = None) -> BrokerWithdrawal:
+    """Sends an approved withdrawal once, then reads its status."""
+    with leased(BrokerWithdrawal, withdrawal_id):
+        withdrawal = BrokerWithdrawal.objects.select_related("payout__transfer").get(pk=withdrawal_id)
+        if withdrawal.state in BrokerWithdrawal.SENDABLE_STATES and not ready_to_send(withdrawal):
+            if run:
+                run.succeed(f"{withdrawal}: waiting for the payout's transfer to the broker account.")
+            return withdrawal
+        client = broker_client()
+        if withdrawal.state in BrokerWithdrawal.SENDABLE_STATES and not withdrawal.kucoin_withdrawal_id:
+            found = _found_by_remark(client, withdrawal) if withdrawal.sent_at else None
+            if found:
+                _record_id(withdrawal, found, "found")
+            else:
+                _record_id(withdrawal, _send(client, withdrawal), "sent")
+            withdrawal.refresh_from_db()
+        if withdrawal.kucoin_withdrawal_id and not withdrawal.is_final:
+            _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
+        if run:
+            run.succeed(f"{withdrawal}: {withdrawal.get_state_display().lower()}"
+                        + (f" (KuCoin id {withdrawal.kucoin_withdrawal_id})." if withdrawal.kucoin_withdrawal_id else "."),
+                        {"withdrawal_id": withdrawal.pk, "state": withdrawal.state})
+        return withdrawal
+
+
+def withdrawal_cancel_send(*, withdrawal_id: int, run: JobRun | None = None) -> BrokerWithdrawal:
+    with leased(BrokerWithdrawal, withdrawal_id):
+        withdrawal = BrokerWithdrawal.objects.get(pk=withdrawal_id)
+        client = broker_client()
+        if not withdrawal.is_final:
+            try:
+                client.account.cancel_withdrawal(withdrawal.kucoin_withdrawal_id)
+            except BadRequestError as exc:
+                # Too late (KuCoin moved it on): it carries on; the refusal is on the record.
+                BrokerWithdrawal.objects.filter(pk=withdrawal_id).update(decided_by=None)
+                audit(withdrawal, "cancel_refused", detail=f"KuCoin refused to cancel it: {error_in_words(exc)}")
+                withdrawal.refresh_from_db()
+                _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
+                raise
+            _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
+        if run:
+            run.succeed(f"{withdrawal}: {withdrawal.get_state_display().lower()}.", {"state": withdrawal.state})
+        return withdrawal
+
+
+def broker_withdrawals_sync(*, run: JobRun) -> int:
+    """Follows every withdrawal that has not ended: sends approved ones whose task was lost, resolves
+    unknown outcomes by remark, reads KuCoin's status of the others. Payouts are moved on first."""
+    from accounts.services.payouts import payouts_advance
+
+    payouts_advance()
+    grace = timezone.now() - SYNC_GRACE
+    open_ids = list(BrokerWithdrawal.objects.exclude(state__in=[*BrokerWithdrawal.FINAL_STATES, BrokerWithdrawal.State.REQUESTED])
+                    .filter(Q(kucoin_withdrawal_id__isnull=False) | Q(updated_at__lt=grace))
+                    .order_by("pk").values_list("pk", flat=True))
+    for done, withdrawal_id in enumerate(open_ids, start=1):
+        try:
+            withdrawal_send(withdrawal_id=withdrawal_id)
+        except LeaseHeld:
+            pass  # another worker is on it
+        except (BadRequestError, ValidationError):
+            pass  # recorded on the withdrawal, in words
+        run.progress(done, len(open_ids), f"{done} of {len(open_ids)} open withdrawals")
+    run.succeed(f"Followed {len(open_ids)} open withdrawal(s).", {"checked": len(open_ids)})
+    return len(open_ids)
