@@ -12,7 +12,7 @@ from brokeroffice.health import health_report
 from brokeroffice.jobs import job_create, job_enqueue
 from brokeroffice.models import Job
 from brokeroffice.queues import queue_lengths
-from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from brokeroffice.roles import BROKER_ADMIN, OPERATOR, VIEWER, has_role, role_required
 from brokeroffice.sorting import chosen_sort, sorted_page
 from brokeroffice.tasks import queue_selftest_task
 
@@ -32,6 +32,8 @@ def home(request):
         "headroom": dashboard.rate_limit_headroom(),
         "rebates": dashboard.rebate_summary(),
         "tag_share": dashboard.tagged_share_today(),
+        "withdrawals_to_approve": (accounts_selectors.withdrawals_waiting_for(request.user)
+                                   if has_role(request.user, BROKER_ADMIN) else 0),
     })
 
 

@@ -125,3 +125,17 @@ def test_an_empty_dashboard_says_what_to_do(client, viewer):
     page = client.get("/").content.decode()
     assert "No rebate pulled yet" in page and "No verified order today yet" in page
     assert "every pool has its whole quota" in page
+
+
+def test_a_broker_admin_sees_withdrawals_waiting_for_their_approval_but_not_their_own(client, make_staff):
+    from accounts.models import BrokerWithdrawal
+
+    requester, approver = make_staff("broker-admin", username="req-admin"), make_staff("broker-admin", username="app-admin")
+    BrokerWithdrawal.objects.create(currency="USDT", chain="trx", address="TMadeUpAddressForTests000000000000",
+                                    amount=Decimal("25"), requested_by=requester)
+    client.force_login(approver)
+    assert "1 withdrawal waiting for your approval" in client.get("/").content.decode()
+    client.force_login(requester)
+    assert "waiting for your approval" not in client.get("/").content.decode()
+    client.force_login(make_staff("operator"))
+    assert "waiting for your approval" not in client.get("/").content.decode()
