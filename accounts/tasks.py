@@ -134,31 +134,29 @@ def resume_stalled_task(self, job_id: str) -> None:
 # -- Customer funding: deposit addresses, withdrawals from the broker account, payouts --
 from accounts.services import deposit_addresses, payouts, withdrawals  # noqa: E402
 
-# What staff wait on goes to the actions queue (settings.CELERY_TASK_ROUTES has no entry for these yet).
-ACTIONS_QUEUE = "actions"
 PAYOUT_TRANSFER_POLL_SECONDS = 5
 PAYOUT_TRANSFER_POLLS = 60
 
 
-@shared_task(bind=True, name="accounts.deposit_address_fetch", queue=ACTIONS_QUEUE)
+@shared_task(bind=True, name="accounts.deposit_address_fetch")
 def deposit_address_fetch_task(self, job_id: str, address_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
         deposit_addresses.deposit_address_fetch(address_id=address_id, run=run)
 
 
-@shared_task(bind=True, name="accounts.withdrawal_quota_fetch", queue=ACTIONS_QUEUE)
+@shared_task(bind=True, name="accounts.withdrawal_quota_fetch")
 def withdrawal_quota_fetch_task(self, job_id: str, currency: str, chain: str) -> None:
     with job_run(job_id) as run, retrying(self):
         withdrawals.withdrawal_quota_fetch(currency=currency, chain=chain, run=run)
 
 
-@shared_task(bind=True, name="accounts.broker_withdrawal_send", queue=ACTIONS_QUEUE)
+@shared_task(bind=True, name="accounts.broker_withdrawal_send")
 def broker_withdrawal_send_task(self, job_id: str, withdrawal_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
         withdrawals.withdrawal_send(withdrawal_id=withdrawal_id, run=run)
 
 
-@shared_task(bind=True, name="accounts.broker_withdrawal_cancel", queue=ACTIONS_QUEUE)
+@shared_task(bind=True, name="accounts.broker_withdrawal_cancel")
 def broker_withdrawal_cancel_task(self, job_id: str, withdrawal_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
         withdrawals.withdrawal_cancel_send(withdrawal_id=withdrawal_id, run=run)
@@ -170,7 +168,7 @@ def broker_withdrawals_sync_task(self, job_id: str) -> None:
         withdrawals.broker_withdrawals_sync(run=run)
 
 
-@shared_task(bind=True, name="accounts.payout_advance", queue=ACTIONS_QUEUE)
+@shared_task(bind=True, name="accounts.payout_advance")
 def payout_advance_task(self, job_id: str, payout_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
         try:

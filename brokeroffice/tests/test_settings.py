@@ -75,3 +75,18 @@ def test_production_settings_pass_check_deploy_with_no_warning():
     result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_what_staff_wait_on_goes_to_the_actions_queue_and_long_syncs_to_their_own():
+    from celery import current_app
+
+    import brokeroffice.celery  # noqa: F401  (the app with the project's settings)
+
+    def queue_of(name: str) -> str:
+        return current_app.amqp.router.route({}, name)["queue"].name
+
+    for name in ("accounts.broker_withdrawal_send", "accounts.payout_advance", "accounts.deposit_address_fetch",
+                 "accounts.transfer_send", "trading.order_place"):
+        assert queue_of(name) == "actions", name
+    for name in ("accounts.subaccounts_sync", "rebates.rebates_sync"):
+        assert queue_of(name) == "sync", name
