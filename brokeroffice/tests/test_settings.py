@@ -88,5 +88,5 @@ def test_what_staff_wait_on_goes_to_the_actions_queue_and_long_syncs_to_their_ow
     for name in ("accounts.broker_withdrawal_send", "accounts.payout_advance", "accounts.deposit_address_fetch",
                  "accounts.transfer_send", "trading.order_place"):
         assert queue_of(name) == "actions", name
-    for name in ("accounts.subaccounts_sync", "rebates.rebates_sync"):
+    for name in ("accounts.subaccounts_sync", "rebates.sync"):
         assert queue_of(name) == "sync", name
