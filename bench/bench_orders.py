@@ -7,9 +7,11 @@ Starts ``python -m sandbox`` as a subprocess (quotas out of the way), then measu
 
 1. bare: the kucoin client in a loop, one sub-account key with the broker headers: place an order, get it
    back (the tag), N times, on a mix of spot and futures orders that do not rest (IOC, FOK, market);
-2. pipeline: the back-office as it runs in production: `order_place` writes each order and its job and
-   queues its task; two Celery worker processes on Redis send it, fetch it, and record state and tag. The clock
-   runs from the first order written until every order is placed and verified.
+2. pipeline: the back-office as it runs in production: `orders_place_batch` writes each batch of orders
+   (``--batch``, default 100) and its job and queues one task per chunk of 25; two Celery worker processes on
+   Redis send each order, fetch it, and record state and tag. ``--batch 1`` places them one by one with
+   `order_place` (one job and one task per order, as the order form does). The clock runs from the first order
+   written until every order is placed and verified.
 
 Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5). The pipeline needs REDIS_URL (its
 tasks go to a queue of the run's own, so other workers on the same Redis never take them); without it that part
@@ -143,7 +145,22 @@ def start_worker(env: dict, name: str, queue: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
-def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, database_url: str) -> float:
+def warm_up(api_key, workers: int, procs: list) -> None:
+    """A few orders before the clock starts, one task per worker process at least, as the bare client syncs its
+    clock before its loop: long-running workers have their database connection, KuCoin client and clock offset."""
+    from trading.models import Order
+    from trading.services.batches import orders_place_batch
+
+    orders, _ = orders_place_batch(orders=[{"api_key": api_key, **MIX[i % len(MIX)]} for i in range(4 * workers)],
+                                   chunk_size=1)
+    deadline = time.monotonic() + 60
+    while Order.objects.filter(pk__in=[o.pk for o in orders], state__in=Order.SENDING_STATES).exists():
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit("the workers did not warm up")
+        time.sleep(0.05)
+
+
+def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, database_url: str, batch: int) -> float:
     env = django_env(info, database_url, redis_url)
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONUNBUFFERED",)})
     import django
@@ -161,6 +178,7 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
 
     from accounts.models import SubAccount, SubAccountApiKey
     from trading.models import Order
+    from trading.services.batches import orders_place_batch
     from trading.services.orders import order_place
 
     sub, _ = SubAccount.objects.update_or_create(uid=key["uid"], defaults={"account_name": key["name"],
@@ -178,10 +196,15 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
     procs = [start_worker(env, f"bench{i}-{os.getpid()}", queue) for i in range(workers)]
     try:
         time.sleep(4)  # the workers start (imports, broker connection)
+        warm_up(api_key, workers, procs)
         first_pk = (Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
         t0 = time.perf_counter()
-        for i in range(n):
-            order_place(api_key=api_key, **MIX[i % len(MIX)])
+        if batch <= 1:
+            for i in range(n):
+                order_place(api_key=api_key, **MIX[i % len(MIX)])
+        for start in range(0, n if batch > 1 else 0, batch):
+            orders_place_batch(orders=[{"api_key": api_key, **MIX[i % len(MIX)]}
+                                       for i in range(start, min(n, start + batch))])
         ours = Order.objects.filter(pk__gt=first_pk)
         deadline = time.monotonic() + max(120, n)
         while True:
@@ -315,6 +338,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    ap.add_argument("--batch", type=int, default=100,
+                    help="orders per orders_place_batch call; 1: one order_place call (and task) per order")
     ap.add_argument("--json-out", help="also write the results to this file, for `python -m bench`")
     ap.add_argument("--pages", type=int, metavar="ROWS",
                     help="instead: time the order list pages with ROWS orders in DATABASE_URL (PostgreSQL)")
@@ -341,10 +366,11 @@ def main(argv=None) -> int:
         if not database_url:
             tmpdir = tempfile.mkdtemp(prefix="bench-orders-")
             database_url = f"sqlite:///{tmpdir}/bench.sqlite3"
-        rate = pipeline(info, key, args.orders, args.workers, redis_url, database_url)
+        rate = pipeline(info, key, args.orders, args.workers, redis_url, database_url, args.batch)
         engine = database_url.split(":", 1)[0]
-        print(f"pipeline:        {rate:8.1f} orders/s placed and verified ({args.workers} Celery workers on Redis, "
-              f"{engine})")
+        how = "one by one" if args.batch <= 1 else f"in batches of {args.batch}"
+        print(f"pipeline:        {rate:8.1f} orders/s placed ({how}) and verified ({args.workers} Celery workers on "
+              f"Redis, {engine})")
         ratio = rate / bare_rate
         print(f"ratio:           {ratio:8.2f} (pipeline / bare; floor {FLOOR})")
         write_json(args.json_out, bare_rate, rate)

@@ -67,19 +67,36 @@ class SubAccountUidFilter(admin.SimpleListFilter):
         return queryset.filter(sub_account__uid=value) if value else queryset
 
 
+class ConnectedAccountFilter(admin.SimpleListFilter):
+    """Orders signed with a Fast API connected account's key, by the customer reference."""
+
+    title = "connected account"
+    parameter_name = "customer"
+
+    def lookups(self, request, model_admin):
+        """The connected accounts with orders in the share's window; any customer reference works in the URL."""
+        share = getattr(request, "_trading_share", None) or selectors.tagged_share()
+        return [(row["fast_api_connection__customer_ref"], row["fast_api_connection__customer_ref"])
+                for row in worst(share) if row["fast_api_connection__customer_ref"]]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(fast_api_connection__customer_ref=value) if value else queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
-    list_display = ("client_oid", "sub_account", "market", "symbol", "side", "type", "state", "verification_badge",
+    list_display = ("client_oid", "account", "market", "symbol", "side", "type", "state", "verification_badge",
                     "tags", "error_code", "created_at")
-    list_filter = ("verification", "market", SymbolFilter, SubAccountUidFilter, "state", "purpose",
+    list_filter = ("verification", "market", SymbolFilter, SubAccountUidFilter, ConnectedAccountFilter, "state", "purpose",
                    ("created_at", admin.DateFieldListFilter))
     search_fields = ("client_oid__exact", "kucoin_order_id__exact")
-    list_select_related = ("sub_account",)
+    list_select_related = ("sub_account", "fast_api_connection")
     readonly_fields = (
-        "client_oid", "market", "sub_account", "api_key", "purpose", "symbol", "side", "type", "price", "size",
+        "client_oid", "market", "sub_account", "api_key", "fast_api_connection", "purpose", "symbol", "side", "type", "price", "size",
         "funds", "qty", "value_qty", "time_in_force", "cancel_after", "post_only", "hidden", "iceberg",
         "visible_size", "stp", "leverage", "margin_mode", "reduce_only", "close_order", "force_hold", "stop",
         "stop_price", "stop_price_type", "state", "kucoin_order_id", "deal_size", "deal_funds", "fee",
@@ -87,7 +104,7 @@ class OrderAdmin(admin.ModelAdmin):
         "synced_at", "created_at", "updated_at", "requested_by",
     )
     # What an operator may change: the remark (a note); everything else is KuCoin's.
-    fields = readonly_fields[:14] + ("remark",) + readonly_fields[14:]
+    fields = readonly_fields[:15] + ("remark",) + readonly_fields[15:]
     actions = ["verify_tags_now", "sync_now"]
     change_list_template = "admin/trading/order/change_list.html"
 
@@ -99,6 +116,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request) -> bool:
         return has_role(request.user, OPERATOR)
+
+    @admin.display(description="account")
+    def account(self, obj):
+        """The sub-account, or the connected account's customer reference (no extra query: both are joined)."""
+        return obj.account_name
 
     @admin.display(description="broker tag", ordering="verification")
     def verification_badge(self, obj):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import StaffForm
 from trading.models import Order
-from trading.services.orders import order_check, usable_keys
+from trading.services.orders import order_check, order_connections, usable_keys
 
 def decimal_field(**kwargs) -> forms.DecimalField:
     """An exact decimal, typed as text (a number input would round or refuse 18 decimal places)."""
@@ -32,10 +32,19 @@ class KeyChoiceField(forms.ModelChoiceField):
         return f"{key.sub_account.account_name} (UID {key.sub_account.uid}) — key “{key.label}” [{permissions}]"
 
 
+class ConnectionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, connection) -> str:
+        return f"customer {connection.customer_ref} — Fast API key {connection.api_key}"
+
+
 class OrderForm(StaffForm):
     market = forms.ChoiceField(choices=Order.Market.choices, initial=Order.Market.SPOT)
-    api_key = KeyChoiceField(queryset=None, label="Sub-account and key",
+    api_key = KeyChoiceField(queryset=None, required=False, label="Sub-account and key",
                              help_text="The order is signed with this key and the broker headers.")
+    fast_api_connection = ConnectionChoiceField(
+        queryset=None, required=False, label="Or a connected account",
+        help_text="A customer's own KuCoin account connected through Fast API: the order is signed with its "
+                  "broker-bound key and the broker headers.")
     symbol = forms.CharField(max_length=30, help_text="Spot: e.g. BTC-USDT. Futures: the contract, e.g. XBTUSDTM.")
     side = forms.ChoiceField(choices=BLANK + Order.Side.choices, required=False,
                              help_text="Required, except for a futures order that closes the position.")
@@ -75,6 +84,7 @@ class OrderForm(StaffForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["api_key"].queryset = usable_keys().order_by("sub_account__account_name", "pk")
+        self.fields["fast_api_connection"].queryset = order_connections()
         self.order: Order | None = None
 
     # Each rule KuCoin applies, in words, beside the field it is about.
@@ -87,6 +97,12 @@ class OrderForm(StaffForm):
         typ = data.get("type")
         futures = market == Order.Market.FUTURES
         err = self._problem
+
+        if "api_key" not in self.errors and "fast_api_connection" not in self.errors:
+            if data.get("api_key") is None and data.get("fast_api_connection") is None:
+                err("api_key", "Choose the sub-account key or the connected account to sign the order with.")
+            elif data.get("api_key") is not None and data.get("fast_api_connection") is not None:
+                err("fast_api_connection", "Choose either a sub-account key or a connected account, not both.")
 
         oid = (data.get("client_oid") or "").strip()
         if oid:
@@ -124,7 +140,7 @@ class OrderForm(StaffForm):
         else:
             self._clean_spot(data, typ, tif)
 
-        if not self.errors and data.get("api_key") is not None:
+        if not self.errors:
             order = self._order(data)
             try:
                 order_check(order)
@@ -213,7 +229,7 @@ class OrderForm(StaffForm):
                 self.add_error(None, message)
 
     def _order(self, data) -> Order:
-        key = data["api_key"]
+        key, connection = data.get("api_key"), data.get("fast_api_connection")
         fields = {name: data.get(name) for name in (
             "market", "symbol", "type", "price", "size", "funds", "qty", "value_qty", "cancel_after",
             "visible_size", "leverage", "stop_price")}
@@ -221,7 +237,8 @@ class OrderForm(StaffForm):
             "side", "time_in_force", "stp", "remark", "margin_mode", "stop", "stop_price_type")}
         flags = {name: bool(data.get(name)) for name in (
             "post_only", "hidden", "iceberg", "reduce_only", "close_order", "force_hold")}
-        order = Order(api_key=key, sub_account=key.sub_account, **fields, **text, **flags)
+        order = Order(api_key=key, sub_account=key.sub_account if key else None, fast_api_connection=connection,
+                      **fields, **text, **flags)
         order.symbol = order.symbol.strip().upper()
         if data.get("client_oid"):
             order.client_oid = data["client_oid"]
@@ -258,5 +275,7 @@ class OrderFilterForm(StaffForm):
     state = forms.ChoiceField(choices=[("", "Any")] + Order.State.choices, required=False)
     symbol = forms.CharField(max_length=30, required=False)
     sub_account = forms.CharField(max_length=32, required=False, label="Sub-account UID")
+    customer = forms.CharField(max_length=64, required=False, label="Connected account",
+                               help_text="The customer reference of a Fast API connected account.")
     created_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))

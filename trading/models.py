@@ -5,8 +5,9 @@ sends it moves it on. Its verification is a separate, orthogonal state: not yet 
 shows the broker's partner tag on it) or untagged (KuCoin accepted it without attributing it to the broker:
 no rebate on it).
 
-The key an order is signed with is a sub-account's API key today (`api_key`); a Fast API connected
-account's key will be a second nullable foreign key beside it, with a check that exactly one is set.
+An order is signed either with a sub-account's API key (`sub_account` and `api_key`) or with the key of a
+customer's own KuCoin account connected through Fast API (`fast_api_connection`); a check constraint keeps
+exactly one of the two key sources set.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import KuCoinAction, SubAccount, SubAccountApiKey
+from accounts.models import FastApiConnection, KuCoinAction, SubAccount, SubAccountApiKey
+from brokeroffice.kucoin_errors import HINTS
 
 MONEY = {"max_digits": 36, "decimal_places": 18}
 
@@ -65,10 +67,12 @@ class Order(KuCoinAction):
 
     client_oid = models.CharField(max_length=40, unique=True, default=new_client_oid, verbose_name="clientOid")
     market = models.CharField(max_length=10, choices=Market.choices)
-    sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="orders")
-    # The signing key. Nullable so that a connected (Fast API) account's key can take its place later.
+    # The account and key the order is signed with: a sub-account's key, or a connected account's key.
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     api_key = models.ForeignKey(SubAccountApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
                                 verbose_name="API key")
+    fast_api_connection = models.ForeignKey(FastApiConnection, null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="orders", verbose_name="connected account")
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRADE)
 
     # What was asked (kucoin-api.md 4.2 and 5.1). Sizes of futures orders are whole lots.
@@ -124,17 +128,26 @@ class Order(KuCoinAction):
             models.Index(fields=["market", "-id"], name="order_market_id"),
             models.Index(fields=["symbol", "-id"], name="order_symbol_id"),
             models.Index(fields=["sub_account", "-id"], name="order_subaccount_id"),
+            models.Index(fields=["fast_api_connection", "-id"], name="order_connection_id"),
             models.Index(fields=["state", "-id"], name="order_state_id"),
             # Date filters and the share of tagged orders per day / per sub-account (index-only).
-            models.Index(fields=["created_at", "sub_account", "verification"], name="order_created_share"),
+            models.Index(fields=["created_at", "sub_account", "fast_api_connection", "verification"],
+                         name="order_created_share_account"),
             # Open-order limits per account and contract, and the sync of open orders.
             models.Index(fields=["sub_account", "symbol", "state"], name="order_live_per_symbol",
                          condition=Q(state__in=["pending", "unknown", "open"])),
+            models.Index(fields=["fast_api_connection", "symbol", "state"], name="order_live_per_symbol_conn",
+                         condition=Q(state__in=["pending", "unknown", "open"], fast_api_connection__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["market", "kucoin_order_id"], name="order_unique_kucoin_id",
                                     condition=Q(kucoin_order_id__isnull=False)),
             models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_positive"),
+            # Exactly one key source: a sub-account (with its key), or a connected account (and no sub-account key).
+            models.CheckConstraint(
+                condition=Q(sub_account__isnull=False, fast_api_connection__isnull=True)
+                | Q(sub_account__isnull=True, api_key__isnull=True, fast_api_connection__isnull=False),
+                name="order_one_key_source"),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +155,21 @@ class Order(KuCoinAction):
         text = format(amount.normalize(), "f") if amount is not None else ""
         parts = [self.get_market_display(), self.side, text, self.symbol, f"({self.client_oid})"]
         return " ".join(p for p in parts if p)
+
+    @property
+    def error_in_words(self) -> str:
+        """KuCoin's code and message, and what the code means when that is known (400201: the partner
+        signature is wrong...)."""
+        words = super().error_in_words
+        hint = HINTS.get(self.error_code or "")
+        return f"{words} — {hint}." if words and hint else words
+
+    @property
+    def account_name(self) -> str:
+        """Whose account the order is in, in words: the sub-account, or the connected customer's reference."""
+        if self.fast_api_connection_id:
+            return f"customer {self.fast_api_connection.customer_ref}"
+        return self.sub_account.account_name if self.sub_account_id else ""
 
     @property
     def is_stop(self) -> bool:
@@ -157,11 +185,14 @@ class Order(KuCoinAction):
 
 
 class TagShare(models.Model):
-    """Orders per day, sub-account and verification state, counted by a schedule (and after each verification
-    job) so that the share pages read a few hundred rows instead of grouping millions of orders."""
+    """Orders per day, account (a sub-account or a connected account) and verification state, counted by a
+    schedule (and after each verification job) so that the share pages read a few hundred rows instead of
+    grouping millions of orders."""
 
     day = models.DateField()
-    sub_account = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="+")
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    fast_api_connection = models.ForeignKey(FastApiConnection, null=True, blank=True, on_delete=models.CASCADE,
+                                            related_name="+")
     tagged = models.PositiveIntegerField(default=0)
     untagged = models.PositiveIntegerField(default=0)
     unverified = models.PositiveIntegerField(default=0)
@@ -169,7 +200,16 @@ class TagShare(models.Model):
 
     class Meta:
         ordering = ["-day"]
-        constraints = [models.UniqueConstraint(fields=["day", "sub_account"], name="tagshare_unique_day_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "sub_account"], name="tagshare_unique_day_account",
+                                    condition=Q(sub_account__isnull=False)),
+            models.UniqueConstraint(fields=["day", "fast_api_connection"], name="tagshare_unique_day_connection",
+                                    condition=Q(fast_api_connection__isnull=False)),
+            models.CheckConstraint(condition=Q(sub_account__isnull=False, fast_api_connection__isnull=True)
+                                   | Q(sub_account__isnull=True, fast_api_connection__isnull=False),
+                                   name="tagshare_one_account"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.sub_account_id}: {self.tagged} tagged, {self.untagged} untagged"
+        account = self.sub_account_id or f"connection {self.fast_api_connection_id}"
+        return f"{self.day} {account}: {self.tagged} tagged, {self.untagged} untagged"

@@ -12,7 +12,8 @@ from trading.models import Order, TagShare
 LIST_FIELDS = (
     "pk", "client_oid", "market", "symbol", "side", "type", "price", "size", "funds", "qty", "value_qty", "stop",
     "state", "kucoin_order_id", "tags", "verification", "verified_at", "error_code", "error_message", "created_at",
-    "purpose", "sub_account__account_name", "sub_account__uid", "sub_account_id",
+    "purpose", "sub_account__account_name", "sub_account__uid", "sub_account_id", "fast_api_connection_id",
+    "fast_api_connection__customer_ref",
 )
 SHARE_DAYS = 14
 # Orders saved at nearly the same moment may get their ids in another order than their times: the id bound
@@ -21,9 +22,9 @@ ID_SLACK = 100
 
 
 def orders_filtered(*, verification: str = "", market: str = "", state: str = "", symbol: str = "",
-                    sub_account_uid: str = "", created_from: date | None = None,
+                    sub_account_uid: str = "", customer_ref: str = "", created_from: date | None = None,
                     created_to: date | None = None) -> QuerySet[Order]:
-    orders = Order.objects.select_related("sub_account").only(*LIST_FIELDS)
+    orders = Order.objects.select_related("sub_account", "fast_api_connection").only(*LIST_FIELDS)
     if verification:
         orders = orders.filter(verification=verification)
     if market:
@@ -39,6 +40,8 @@ def orders_filtered(*, verification: str = "", market: str = "", state: str = ""
             orders = orders.none()
     if sub_account_uid:
         orders = orders.filter(sub_account__uid=sub_account_uid.strip())
+    if customer_ref:
+        orders = orders.filter(fast_api_connection__customer_ref=customer_ref.strip())
     tz = timezone.get_current_timezone()
     if created_from:
         start = datetime.combine(created_from, time.min, tzinfo=tz)
@@ -58,22 +61,25 @@ def orders_filtered(*, verification: str = "", market: str = "", state: str = ""
 
 def untagged_alert(limit: int = 5) -> dict:
     """The newest untagged orders (an untagged order earns the broker no rebate), for the dashboard."""
-    rows = list(Order.objects.filter(verification=Order.Verification.UNTAGGED).select_related("sub_account")
-                .only("pk", "client_oid", "symbol", "market", "created_at", "sub_account__account_name")
+    rows = list(Order.objects.filter(verification=Order.Verification.UNTAGGED)
+                .select_related("sub_account", "fast_api_connection")
+                .only("pk", "client_oid", "symbol", "market", "created_at", "sub_account__account_name",
+                      "fast_api_connection__customer_ref")
                 .order_by("-pk")[: limit + 1])
     return {"orders": rows[:limit], "more": len(rows) > limit}
 
 
 def tagged_share(*, days: int = SHARE_DAYS) -> dict:
-    """Per day and per sub-account over the last `days` days: orders by verification state, the share of
+    """Per day and per account (sub-account or connected account) over the last `days` days: orders by verification state, the share of
     tagged among the verified ones, and how many are untagged. Read from the counts the schedule keeps
     (TagShare, see `tag_share_refresh`): two small grouped reads, never the orders themselves."""
     since = timezone.localdate() - timedelta(days=days)
     recent = TagShare.objects.filter(day__gt=since).order_by()
     sums = {"tagged": Sum("tagged"), "untagged": Sum("untagged"), "unverified": Sum("unverified")}
     per_day = list(recent.values("day").annotate(**sums, computed_at=Min("computed_at")).order_by("-day"))
-    per_account = list(recent.values("sub_account_id", "sub_account__account_name", "sub_account__uid")
-                       .annotate(**sums).order_by("sub_account__account_name"))
+    per_account = list(recent.values("sub_account_id", "sub_account__account_name", "sub_account__uid",
+                                     "fast_api_connection_id", "fast_api_connection__customer_ref")
+                       .annotate(**sums).order_by("sub_account__account_name", "fast_api_connection__customer_ref"))
     for row in per_day + per_account:
         verified = row["tagged"] + row["untagged"]
         row["verified"] = verified
@@ -85,14 +91,22 @@ def tagged_share(*, days: int = SHARE_DAYS) -> dict:
 
 
 def tag_counts(*, since: date) -> list[dict]:
-    """Orders per day, sub-account and verification state since `since`: one grouped read over the
-    (created_at, sub_account, verification) index. For the scheduled recount, not for pages."""
+    """Orders per day, account (sub-account or connected account) and verification state since `since`: one
+    grouped read over the (created_at, sub_account, fast_api_connection, verification) index. For the scheduled
+    recount, not for pages."""
     tz = timezone.get_current_timezone()
     return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz)).order_by()
-                .annotate(day=TruncDate("created_at")).values("day", "sub_account_id", "verification")
+                .annotate(day=TruncDate("created_at"))
+                .values("day", "sub_account_id", "fast_api_connection_id", "verification")
                 .annotate(n=Count("pk")))
 
 
 def orders_of_sub_account(sub_account_id: int, *, limit: int = 10) -> list[Order]:
     """The newest orders of one sub-account, for its page."""
     return list(Order.objects.filter(sub_account_id=sub_account_id).only(*LIST_FIELDS).order_by("-id")[:limit])
+
+
+def orders_of_connection(connection_id: int, *, limit: int = 10) -> list[Order]:
+    """The newest orders signed with one connected account's key, for its page."""
+    return list(Order.objects.filter(fast_api_connection_id=connection_id).only(*LIST_FIELDS)
+                .select_related("fast_api_connection").order_by("-id")[:limit])

@@ -1,16 +1,38 @@
 """Celery tasks of the trading app: each loads ids, calls one service inside its job, and retries on
 transient KuCoin failures. No business logic here."""
-from celery import shared_task
+from contextlib import contextmanager
 
-from brokeroffice.jobs import job_run
+from celery import shared_task
+from celery.exceptions import Retry
+
+from brokeroffice.jobs import describe_error, job_failed, job_run
 from brokeroffice.tasking import retrying
-from trading.services import orders, setup_check, shares
+from trading.services import batches, orders, setup_check, shares
+
+
+@contextmanager
+def _job_failed_on_error(job_id: str):
+    """What `job_run` does on an error, without its start and finish writes: the order service records its
+    job's outcome in the order's own transaction (the placing of orders is the hot path)."""
+    try:
+        yield
+    except Retry:
+        raise
+    except Exception as exc:
+        job_failed(job_id, error=describe_error(exc))
+        raise
 
 
 @shared_task(bind=True, name="trading.order_place")
 def order_place_task(self, job_id: str, order_id: int) -> None:
-    with job_run(job_id) as run, retrying(self):
-        orders.order_send(order_id=order_id, run=run)
+    with _job_failed_on_error(job_id), retrying(self):
+        orders.order_send(order_id=order_id, job_id=job_id)
+
+
+@shared_task(bind=True, name="trading.orders_send_chunk")
+def orders_send_chunk_task(self, job_id: str, order_ids: list[int]) -> None:
+    with _job_failed_on_error(job_id), retrying(self):
+        batches.orders_send_chunk(order_ids=order_ids, job_id=job_id)
 
 
 @shared_task(bind=True, name="trading.order_cancel")

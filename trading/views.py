@@ -27,7 +27,8 @@ def _filters(request) -> tuple[OrderFilterForm, dict]:
     return form, {
         "verification": data.get("verification") or "", "market": data.get("market") or "",
         "state": data.get("state") or "", "symbol": data.get("symbol") or "",
-        "sub_account_uid": data.get("sub_account") or "", "created_from": data.get("created_from"),
+        "sub_account_uid": data.get("sub_account") or "", "customer_ref": data.get("customer") or "",
+        "created_from": data.get("created_from"),
         "created_to": data.get("created_to"),
     }
 
@@ -46,11 +47,14 @@ def order_create(request):
     initial = {}
     if request.GET.get("key", "").isdigit():
         initial["api_key"] = int(request.GET["key"])
+    if request.GET.get("connection", "").isdigit():
+        initial["fast_api_connection"] = int(request.GET["connection"])
     form = OrderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            order, job = order_place(api_key=form.cleaned_data["api_key"], requested_by=request.user,
-                                     client_oid=form.order.client_oid, **form.order_params())
+            order, job = order_place(api_key=form.cleaned_data["api_key"],
+                                     fast_api_connection=form.cleaned_data["fast_api_connection"],
+                                     requested_by=request.user, client_oid=form.order.client_oid, **form.order_params())
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -61,7 +65,8 @@ def order_create(request):
 
 @role_required(VIEWER)
 def order_detail(request, pk: int):
-    order = get_object_or_404(Order.objects.select_related("sub_account", "api_key", "requested_by"), pk=pk)
+    order = get_object_or_404(Order.objects.select_related("sub_account", "api_key", "fast_api_connection",
+                                                           "requested_by"), pk=pk)
     return render(request, "trading/order_detail.html", {"order": order, "job": job_in_request(request)})
 
 

@@ -1,15 +1,16 @@
 """Fast API in a real browser: a broker-admin sets it up, a customer connects their KuCoin account through the
-sandbox's login and consent page, staff see the key; then a tagged order is placed with that key."""
+sandbox's login and consent page, staff see the key; then staff place an order with that connected account on the
+trading pages and see it verified as tagged."""
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from accounts.models import FastApiConnection
-from accounts.services.fastapi import connection_client
 from accounts.tests.fastapi_support import CALLBACK_PATH, customer
 from accounts.tests.test_browser_accounts import PASSWORD, log_in
+from trading.models import Order
+from trading.tests.sandbox_orders import orders_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -92,12 +93,26 @@ def test_a_customer_connects_kucoin_and_staff_see_the_key_then_a_tagged_order(
     screenshot("calls")
     visitor.close()
 
-    # A tagged order with that key: KuCoin attributes it to the broker.
-    kucoin = connection_client(connection)
-    oid = uuid.uuid4().hex
-    placed = kucoin.spot.place_order(symbol="BTC-USDT", side="buy", type="limit", client_oid=oid,
-                                     price=Decimal("1000"), size=Decimal("0.001"))
-    order = kucoin.spot.get_order(placed.order_id, "BTC-USDT")
-    assert order.tags and order.tags == f"partner:{sandbox.broker['partner']}"
+    # Staff place an order with that connected account through the trading pages; it comes back tagged.
+    page.goto(f"{live_server.url}/orders/")
+    page.get_by_role("link", name="Place an order").click()
+    page.get_by_label("Market").select_option("spot")
+    page.get_by_label("Or a connected account").select_option(str(connection.pk))
+    page.get_by_label("Symbol").fill("BTC-USDT")
+    page.get_by_label("Side").select_option("buy")
+    page.get_by_label("Price", exact=True).fill("1000")
+    page.get_by_label("Size", exact=True).fill("0.001")
+    page.get_by_role("button", name="Place the order").click()
+    page.get_by_text("Order queued with clientOid").wait_for()
+    page.locator(".job-progress[data-state='succeeded']").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_text(f"partner:{sandbox.broker['partner']}").first.wait_for()
+    details = page.locator("main").inner_text()
+    assert "customer cust-0042" in details and "Tagged" in details
+    screenshot("order-tagged")
+    order = Order.objects.get(fast_api_connection=connection)
+    assert order.verification == Order.Verification.TAGGED and order.sub_account is None
+    at_kucoin = orders_with(sandbox.dump(), order.client_oid)
+    assert [(o["id"], o["uid"]) for o in at_kucoin] == [(order.kucoin_order_id, alice["uid"])]
     # The strict CSP would block any inline script or style on our pages (the sandbox has no favicon: not ours).
     assert [e for e in errors if sandbox.urls["oauth"] not in e] == []

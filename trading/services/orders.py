@@ -1,37 +1,49 @@
 """Orders: the intent, the sending, cancel, status sync and tag verification (ARCHITECTURE section 3).
 
 The order row with its clientOid is written first, in state `pending`, and its task is queued when that
-commits. The task sends it with the key of the sub-account and the broker headers. When a send may have
-reached KuCoin without an answer (`sent_at` is set), the next attempt first asks KuCoin for the order by
-clientOid, and only sends again when KuCoin does not have it: a task that runs twice never places two orders.
-A definite rejection keeps KuCoin's code and message. After a successful send the order is fetched at once,
-which records its status and its broker tag (verification).
+commits. The task sends it with the key of the sub-account (or of the connected Fast API account) and the
+broker headers. When a send may have reached KuCoin without an answer (`sent_at` is set), the next attempt
+first asks KuCoin for the order by clientOid, and only sends again when KuCoin does not have it: a task that
+runs twice never places two orders. A definite rejection keeps KuCoin's code and message. After a successful
+send the order is fetched at once, which records its status and its broker tag (verification).
+
+Placing is the hot path, so it is kept to three commits per order: the intent (the order and its job, one
+transaction), the claim before sending (lease, `sent_at` and state `unknown` in one conditional UPDATE), and
+the outcome (the order's state and tag, its lease released, its job finished and its calls logged, in one
+transaction). The job is not marked running on the way: its page shows it waiting until it ends.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Iterable
 
+from contextlib import nullcontext
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.clients import KeyHasNoSecret
-from accounts.models import SubAccount, SubAccountApiKey
+from accounts.models import FastApiConnection, SubAccount, SubAccountApiKey
+from accounts.services.fastapi import ConnectionKeyUnusable, usable_connections
+from brokeroffice.calllog import acting_as, current_actor
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_code, error_in_words
-from brokeroffice.leases import leased
+from brokeroffice.leases import LeaseHeld, leased
 from brokeroffice.models import Job
 from kucoin import futures as kucoin_futures
 from kucoin import spot as kucoin_spot
 from kucoin.errors import (
-    AuthenticationError, BadRequestError, KuCoinError, NotFoundError, OutcomeUnknownError, PartnerSignatureError,
-    RateLimitError, ServerError,
+    BadRequestError, KuCoinError, NotFoundError, OutcomeUnknownError, RateLimitError, ServerError,
 )
 from kucoin.errors import ValidationError as KuCoinValidationError
 from kucoin.models import FuturesOrder, SpotOrder
-from trading.clients import order_client
+from trading.calllog_buffer import calls_buffered, calls_flush
+from trading.clients import client_for_order
 from trading.models import Order
 
 # KuCoin's open-order caps (kucoin-api.md 4.2 and 5.1): per account and symbol / contract.
@@ -117,47 +129,74 @@ def order_body(order: Order) -> dict:
 
 # -- open-order limits -----------------------------------------------------------------------------
 
-def live_orders(*, sub_account_id: int, symbol: str, market: str) -> Q:
-    return Q(sub_account_id=sub_account_id, symbol=symbol, market=market, state__in=Order.LIVE_STATES)
+def live_orders(*, symbol: str, market: str, sub_account_id: int | None = None,
+                fast_api_connection_id: int | None = None) -> Q:
+    """The orders known here as live on this account (a sub-account or a connected account) and symbol."""
+    account = (Q(fast_api_connection_id=fast_api_connection_id) if fast_api_connection_id
+               else Q(sub_account_id=sub_account_id))
+    return account & Q(symbol=symbol, market=market, state__in=Order.LIVE_STATES)
 
 
-def open_order_limit_problem(order: Order) -> str | None:
-    """In words, when the account already holds KuCoin's maximum of open orders of this kind for the symbol
-    (counting the orders this back-office knows to be open or on their way)."""
+def _live_like(order: Order) -> Q:
+    return live_orders(symbol=order.symbol, market=order.market, sub_account_id=order.sub_account_id,
+                       fast_api_connection_id=order.fast_api_connection_id)
+
+
+def _who(order: Order) -> str:
+    if order.fast_api_connection_id:
+        return f"The connected account of customer {order.fast_api_connection.customer_ref}"
+    return str(order.sub_account)
+
+
+def resting_kind(order: Order) -> str | None:
+    """Which of KuCoin's open-order caps the order counts against: "spot", "stop" or "limit" (futures), or
+    None for an order that never rests in the book (market, IOC, FOK)."""
     if (order.type != Order.Type.LIMIT or order.time_in_force in IMMEDIATE) and not order.stop:
-        return None  # a market, IOC or FOK order never rests in the book
-    live = Order.objects.filter(live_orders(sub_account_id=order.sub_account_id, symbol=order.symbol,
-                                            market=order.market)).exclude(time_in_force__in=IMMEDIATE, stop="")
+        return None
+    if order.market == Order.Market.SPOT:
+        return "spot"
+    return "stop" if order.stop else "limit"
+
+
+def open_order_limit_problem(order: Order, *, in_batch: int = 0) -> str | None:
+    """In words, when the account already holds KuCoin's maximum of open orders of this kind for the symbol
+    (counting the orders this back-office knows to be open or on their way, and `in_batch` orders of the same
+    kind written with this one)."""
+    if resting_kind(order) is None:
+        return None
+    live = Order.objects.filter(_live_like(order)).exclude(time_in_force__in=IMMEDIATE, stop="")
     if order.pk:
         live = live.exclude(pk=order.pk)
     if order.market == Order.Market.SPOT:
-        count = live.filter(type=Order.Type.LIMIT).count()
+        count = live.filter(type=Order.Type.LIMIT).count() + in_batch
         if count >= SPOT_MAX_OPEN_ORDERS:
-            return (f"{order.sub_account} already has {count} open orders on {order.symbol}; KuCoin allows at most "
+            return (f"{_who(order)} already has {count} open orders on {order.symbol}; KuCoin allows at most "
                     f"{SPOT_MAX_OPEN_ORDERS} per symbol. Cancel some first.")
         return None
     if order.stop:
-        count = live.exclude(stop="").count()
+        count = live.exclude(stop="").count() + in_batch
         if count >= FUTURES_MAX_OPEN_STOP_ORDERS:
-            return (f"{order.sub_account} already has {count} open stop orders on {order.symbol}; KuCoin allows at "
+            return (f"{_who(order)} already has {count} open stop orders on {order.symbol}; KuCoin allows at "
                     f"most {FUTURES_MAX_OPEN_STOP_ORDERS} per contract. Cancel some first.")
         return None
-    count = live.filter(stop="", type=Order.Type.LIMIT).count()
+    count = live.filter(stop="", type=Order.Type.LIMIT).count() + in_batch
     if count >= FUTURES_MAX_OPEN_LIMIT_ORDERS:
-        return (f"{order.sub_account} already has {count} open limit orders on {order.symbol}; KuCoin allows at most "
+        return (f"{_who(order)} already has {count} open limit orders on {order.symbol}; KuCoin allows at most "
                 f"{FUTURES_MAX_OPEN_LIMIT_ORDERS} per contract. Cancel some first.")
     return None
 
 
-def _kucoin_limit_problem(client, order: Order) -> str | None:
-    """For a futures limit or stop order, near the cap: KuCoin's own count (orders placed elsewhere count too)."""
+def near_futures_limit(order: Order) -> bool:
+    """A futures limit or stop order on a contract where this account already holds many live orders: KuCoin's
+    own count is read before sending (orders placed elsewhere count too)."""
     if order.market != Order.Market.FUTURES or (
             (order.type != Order.Type.LIMIT or order.time_in_force in IMMEDIATE) and not order.stop):
-        return None
-    live = Order.objects.filter(live_orders(sub_account_id=order.sub_account_id, symbol=order.symbol,
-                                            market=order.market)).exclude(pk=order.pk)
-    if live.count() < FUTURES_ASK_KUCOIN_FROM:
-        return None
+        return False
+    return Order.objects.filter(_live_like(order)).exclude(pk=order.pk).count() >= FUTURES_ASK_KUCOIN_FROM
+
+
+def _kucoin_limit_problem(client, order: Order) -> str | None:
+    """KuCoin's own count of open orders of this kind on the contract, in words when it is at the cap."""
     counts = client.futures.open_order_counts(order.symbol)
     if order.stop and counts.stop_orders >= FUTURES_MAX_OPEN_STOP_ORDERS:
         return (f"Not sent: KuCoin already holds {counts.stop_orders} open stop orders of this account on "
@@ -178,16 +217,28 @@ def usable_keys(market: str | None = None):
     return keys
 
 
-def order_place(*, api_key: SubAccountApiKey, requested_by=None, client_oid: str = "",
-                purpose: str = Order.Purpose.TRADE, **params) -> tuple[Order, Job]:
-    """Writes the order (state pending, with its clientOid) and queues its task once that commits."""
+def order_connections():
+    """Connected (Fast API) accounts whose key may sign orders, for the order form."""
+    return usable_connections().order_by("customer_ref", "pk")
+
+
+def order_place(*, api_key: SubAccountApiKey | None = None, fast_api_connection: FastApiConnection | None = None,
+                requested_by=None, client_oid: str = "", purpose: str = Order.Purpose.TRADE,
+                **params) -> tuple[Order, Job]:
+    """Writes the order (state pending, with its clientOid) and its job, and queues its task once that commits.
+
+    The order is signed with exactly one of `api_key` (a sub-account's key) or `fast_api_connection` (a
+    connected account's key).
+    """
     from trading.tasks import order_place_task
 
     unknown = set(params) - set(ORDER_FIELDS)
     if unknown:
         raise TypeError(f"unknown order parameters: {', '.join(sorted(unknown))}")
-    order = Order(api_key=api_key, sub_account=api_key.sub_account, requested_by=requested_by, purpose=purpose,
-                  **params)
+    if (api_key is None) == (fast_api_connection is None):
+        raise TypeError("an order is signed with exactly one of api_key or fast_api_connection")
+    order = Order(api_key=api_key, sub_account=api_key.sub_account if api_key else None,
+                  fast_api_connection=fast_api_connection, requested_by=requested_by, purpose=purpose, **params)
     if client_oid:
         order.client_oid = client_oid
     order_check(order, client_oid_chosen=bool(client_oid))
@@ -198,7 +249,7 @@ def order_place(*, api_key: SubAccountApiKey, requested_by=None, client_oid: str
     return order, job
 
 
-def order_check(order: Order, *, client_oid_chosen: bool = True) -> None:
+def order_check(order: Order, *, client_oid_chosen: bool = True, in_batch: int = 0) -> None:
     """What KuCoin would refuse, as a ValidationError naming the field (the form shows it beside it)."""
     if order.api_key is not None:
         if order.api_key.state != SubAccountApiKey.State.ACTIVE or not order.api_key.has_secret:
@@ -206,13 +257,17 @@ def order_check(order: Order, *, client_oid_chosen: bool = True) -> None:
                                               "stored here."})
         if order.sub_account.state != SubAccount.State.ACTIVE:
             raise ValidationError({"api_key": f"{order.sub_account} is not active."})
+    if order.fast_api_connection is not None and not order.fast_api_connection.key_usable:
+        raise ValidationError({"fast_api_connection": f"The connected account of customer "
+                                                      f"{order.fast_api_connection.customer_ref} has no key that may "
+                                                      f"sign orders (not created yet, or marked unused)."})
     try:
         order_body(order)
     except KuCoinValidationError as exc:
         raise ValidationError({FIELD_OF_PARAMETER.get(exc.field or "", None) or "__all__": exc.msg}) from None
     if client_oid_chosen and Order.objects.filter(client_oid=order.client_oid).exclude(pk=order.pk).exists():
         raise ValidationError({"client_oid": "An order with this clientOid exists already; KuCoin would refuse it."})
-    problem = open_order_limit_problem(order)
+    problem = open_order_limit_problem(order, in_batch=in_batch)
     if problem:
         raise ValidationError(problem)
 
@@ -260,6 +315,13 @@ def remote_state(remote: SpotOrder | FuturesOrder) -> str:
 
 def apply_remote(order_id: int, remote: SpotOrder | FuturesOrder, **extra) -> dict:
     """Records KuCoin's view of the order: id, status, fills, and its broker tag with when it was seen."""
+    changes = remote_changes(remote, **extra)
+    Order.objects.filter(pk=order_id).update(**changes)
+    return changes
+
+
+def remote_changes(remote: SpotOrder | FuturesOrder, **extra) -> dict:
+    """KuCoin's view of the order as the columns it changes: id, status, fills, broker tag and when seen."""
     now = timezone.now()
     changes = {
         "kucoin_order_id": remote.id, "state": remote_state(remote), "synced_at": now,
@@ -276,7 +338,6 @@ def apply_remote(order_id: int, remote: SpotOrder | FuturesOrder, **extra) -> di
                        fee=Decimal(str(fee)) if fee not in (None, "") else None,
                        fee_currency=remote.settle_currency or "")
     changes.update(extra)
-    Order.objects.filter(pk=order_id).update(**changes)
     return changes
 
 
@@ -284,11 +345,6 @@ def _place(client, order: Order):
     if order.market == Order.Market.SPOT:
         return client.spot.place_order(**spot_kwargs(order))
     return client.futures.place_order(**futures_kwargs(order))
-
-
-def _refuse(order_id: int, *, state: str, code: str = "", message: str) -> None:
-    Order.objects.filter(pk=order_id).update(state=state, error_code=code, error_message=message,
-                                             updated_at=timezone.now())
 
 
 def _summary(order: Order, refresh: bool = True) -> str:
@@ -304,66 +360,151 @@ def _summary(order: Order, refresh: bool = True) -> str:
 
 # -- sending ---------------------------------------------------------------------------------------
 
-def order_send(*, order_id: int, run: JobRun | None = None) -> Order:
-    """Sends one order, at most once at KuCoin, and records what KuCoin made of it."""
-    from trading.tasks import order_verify_later
+SELECT_FOR_SENDING = ("api_key", "sub_account", "fast_api_connection", "requested_by")
+# A connected account's OAuth code and tokens: never needed to sign an order, so not read (nor decrypted).
+UNUSED_SECRETS = ("fast_api_connection__code", "fast_api_connection__access_token",
+                  "fast_api_connection__refresh_token")
 
-    with leased(Order, order_id):
-        order = Order.objects.select_related("api_key", "sub_account").get(pk=order_id)
-        if order.state not in Order.SENDING_STATES:
-            if run:
-                run.succeed(_summary(order), {"order_id": order.pk, "state": order.state})
-            return order
-        if order.api_key is None:
-            _refuse(order_id, state=Order.State.FAILED, message="The order has no key to sign it with.")
-            raise OrderNotSent("The order has no key to sign it with.")
-        try:
-            client = order_client(order.api_key)
-        except KeyHasNoSecret as exc:
-            _refuse(order_id, state=Order.State.FAILED, message=str(exc))
-            raise OrderNotSent(str(exc)) from None
 
-        remote = None
-        if order.sent_at is not None:
-            # An earlier attempt may have reached KuCoin: ask before sending again.
-            remote = find_by_client_oid(client, order)
+def acting_for(order: Order, job_id: str | None):
+    """Calls are logged as caused by who asked for the order (and its job), unless a job around already says."""
+    if current_actor.get():
+        return nullcontext()
+    return acting_as(order.requested_by.get_username() if order.requested_by else "job", job_id)
+
+
+def _claim(order: Order, *, mark_sent: bool) -> bool:
+    """Takes the row's lease and, with `mark_sent`, records that a request may now reach KuCoin (`sent_at`,
+    state unknown), in one conditional UPDATE committed before anything is sent. It only succeeds while the
+    order still waits to be sent and `sent_at` is what this execution read, so an execution that read a stale
+    row can never skip the look-up by clientOid."""
+    now = timezone.now()
+    changes = {"lease_until": now + timedelta(seconds=settings.ROW_LEASE_SECONDS)}
+    if mark_sent:
+        changes.update(sent_at=now, state=Order.State.UNKNOWN, updated_at=now)
+    same_read = Q(sent_at__isnull=True) if order.sent_at is None else Q(sent_at=order.sent_at)
+    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Order.objects.filter(same_read, lease_free, pk=order.pk,
+                                state__in=Order.SENDING_STATES).update(**changes) == 1
+
+
+def _job_ended(job_id: str | None, order: Order) -> None:
+    """The order's job, finished with the order's outcome (inside the order's own transaction)."""
+    if not job_id:
+        return
+    now = timezone.now()
+    ended = {"finished_at": now, "started_at": Coalesce("started_at", now), "attempts": F("attempts") + 1}
+    if order.state in (Order.State.REJECTED, Order.State.FAILED):
+        ended.update(state=Job.State.FAILED, error=order.error_in_words[:2000])
+    else:
+        ended.update(state=Job.State.SUCCEEDED, message=_summary(order, refresh=False)[:500], error="",
+                     result={"order_id": order.pk, "state": order.state, "verification": order.verification})
+    Job.objects.filter(pk=job_id).update(**ended)
+
+
+def _finish(order: Order, changes: dict, job_id: str | None = None) -> None:
+    """Records the outcome, releases the lease, finishes the job and logs the order's calls: one commit."""
+    for name, value in changes.items():
+        setattr(order, name, value)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(**{**changes, "lease_until": None, "updated_at": timezone.now()})
+        _job_ended(job_id, order)
+        calls_flush()
+
+
+def _release(order: Order, job_id: str | None, exc: BaseException) -> None:
+    """After a transient failure: the lease is given back and the job says what is being retried (one commit)."""
+    now = timezone.now()
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(lease_until=None)
+        if job_id:
+            Job.objects.filter(pk=job_id).update(state=Job.State.RUNNING, started_at=Coalesce("started_at", now),
+                                                 attempts=F("attempts") + 1, message=error_in_words(exc)[:500])
+        calls_flush()
+
+
+def failed_changes(message: str) -> dict:
+    return {"state": Order.State.FAILED, "error_code": "", "error_message": message}
+
+
+def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None = None) -> Order | None:
+    """Sends one order, at most once at KuCoin, and records what KuCoin made of it (and ends its job).
+
+    A definite outcome (placed, rejected, refused here) is recorded on the order; a transient failure (no
+    answer, 5xx, rate limit, another execution holding the row) is raised for the task to retry, after which
+    the order is first looked up by clientOid.
+    """
+    order = Order.objects.select_related(*SELECT_FOR_SENDING).defer(*UNUSED_SECRETS).filter(pk=order_id).first()
+    if order is None:
+        return None  # deleted with its job: nothing to do
+    with acting_for(order, job_id), calls_buffered():
+        if order.state in Order.SENDING_STATES:
+            _send(order, job_id)
+        elif job_id:
+            _job_ended(job_id, order)  # a redelivered task: the order was already sent
+    if run:
+        run.succeed(_summary(order, refresh=False), {"order_id": order.pk, "state": order.state,
+                                                     "verification": order.verification})
+    return order
+
+
+def _send(order: Order, job_id: str | None) -> None:
+    if order.api_key is None and order.fast_api_connection is None:
+        return _finish(order, failed_changes("The order has no key to sign it with."), job_id)
+    try:
+        client = client_for_order(order)
+    except (KeyHasNoSecret, ConnectionKeyUnusable) as exc:
+        return _finish(order, failed_changes(str(exc)), job_id)
+    sent_before = order.sent_at is not None
+    ask_kucoin_count = near_futures_limit(order)
+    if not _claim(order, mark_sent=not ask_kucoin_count):
+        order.refresh_from_db()
+        if order.state not in Order.SENDING_STATES:  # another execution finished it
+            _job_ended(job_id, order)
+            return None
+        raise LeaseHeld(f"order {order.pk} is being sent by another worker")
+    try:
+        changes = send_and_read(client, order, sent_before=sent_before, ask_kucoin_count=ask_kucoin_count)
+    except Exception as exc:
+        _release(order, job_id, exc)  # the retry looks the order up by clientOid first (sent_at is set)
+        raise
+    _finish(order, changes, job_id)
+    if changes.get("state") == Order.State.OPEN and "verification" not in changes:
+        from trading.tasks import order_verify_later
+
+        order_verify_later(order.pk)  # placed, but the fetch failed: verified on its own
+    return None
+
+
+def send_and_read(client, order: Order, *, sent_before: bool, ask_kucoin_count: bool) -> dict:
+    """With the row's lease held: looks up, sends, reads back; returns the columns to record."""
+    remote = find_by_client_oid(client, order) if sent_before else None
+    if remote is not None:
+        return remote_changes(remote, error_code="", error_message="")
+    if ask_kucoin_count:
+        problem = _kucoin_limit_problem(client, order)
+        if problem:
+            return failed_changes(problem)
+        now = timezone.now()
+        Order.objects.filter(pk=order.pk).update(sent_at=now, state=Order.State.UNKNOWN, updated_at=now)
+    try:
+        ref = _place(client, order)
+    except (OutcomeUnknownError, RateLimitError, ServerError):
+        raise  # transient: the task retries, and first looks the order up by clientOid
+    except KuCoinValidationError as exc:
+        return failed_changes(exc.msg)
+    except KuCoinError as exc:
+        remote = find_by_client_oid(client, order) if _is_duplicate_client_oid(exc) else None
         if remote is None:
-            problem = _kucoin_limit_problem(client, order)
-            if problem:
-                _refuse(order_id, state=Order.State.FAILED, message=problem)
-                raise OrderNotSent(problem)
-            Order.objects.filter(pk=order_id).update(sent_at=timezone.now(), state=Order.State.UNKNOWN)
-            try:
-                ref = _place(client, order)
-            except (OutcomeUnknownError, RateLimitError, ServerError):
-                raise  # transient: the task retries, and first looks the order up by clientOid
-            except KuCoinValidationError as exc:
-                _refuse(order_id, state=Order.State.FAILED, message=exc.msg)
-                raise
-            except (BadRequestError, PartnerSignatureError, AuthenticationError, KuCoinError) as exc:
-                if _is_duplicate_client_oid(exc):
-                    remote = find_by_client_oid(client, order)
-                if remote is None:
-                    _refuse(order_id, state=Order.State.REJECTED, code=error_code(exc), message=exc.msg)
-                    raise
-            else:
-                order.kucoin_order_id = ref.order_id
-                try:
-                    remote = fetch(client, order)
-                except KuCoinError:
-                    # Placed; the verification is tried again on its own.
-                    Order.objects.filter(pk=order_id).update(kucoin_order_id=ref.order_id, state=Order.State.OPEN,
-                                                             error_code="", error_message="")
-                    order.state = Order.State.OPEN
-                    order_verify_later(order_id)
-        if remote is not None:
-            changes = apply_remote(order_id, remote, error_code="", error_message="")
-            for name, value in changes.items():
-                setattr(order, name, value)
-        if run:
-            run.succeed(_summary(order, refresh=False), {"order_id": order.pk, "state": order.state,
-                                                         "verification": order.verification})
-        return order
+            return {"state": Order.State.REJECTED, "error_code": error_code(exc), "error_message": exc.msg}
+        return remote_changes(remote, error_code="", error_message="")
+    order.kucoin_order_id = ref.order_id
+    try:
+        remote = fetch(client, order)
+    except KuCoinError:
+        # Placed; the verification is tried again on its own.
+        return {"kucoin_order_id": ref.order_id, "state": Order.State.OPEN, "error_code": "", "error_message": ""}
+    return remote_changes(remote, error_code="", error_message="")
 
 
 # -- cancel ----------------------------------------------------------------------------------------
@@ -381,12 +522,12 @@ def order_cancel_request(*, order: Order, requested_by=None) -> Job:
 
 def order_cancel(*, order_id: int, run: JobRun | None = None) -> Order:
     with leased(Order, order_id):
-        order = Order.objects.select_related("api_key", "sub_account").get(pk=order_id)
+        order = Order.objects.select_related(*SELECT_FOR_SENDING).get(pk=order_id)
         if order.state != Order.State.OPEN:
             if run:
                 run.succeed(f"Nothing to cancel: {_summary(order)}")
             return order
-        client = order_client(order.api_key)
+        client = client_for_order(order)
         try:
             if order.market == Order.Market.SPOT:
                 client.spot.cancel_order(order.kucoin_order_id, order.symbol)
@@ -405,7 +546,7 @@ def order_cancel(*, order_id: int, run: JobRun | None = None) -> Order:
 
 def _refresh(order: Order) -> str:
     """Fetches one order and records it; returns what happened in a word."""
-    client = order_client(order.api_key)
+    client = client_for_order(order)
     if order.state in Order.SENDING_STATES:
         if order.sent_at is None:
             return "not sent yet"
@@ -424,7 +565,9 @@ def _refresh(order: Order) -> str:
 
 
 def _orders_for(ids: Iterable[int]):
-    return Order.objects.select_related("api_key", "sub_account").filter(pk__in=list(ids)).exclude(api_key=None)
+    """The orders that have a key to fetch them with (a sub-account key or a connected account)."""
+    return (Order.objects.select_related("api_key", "sub_account", "fast_api_connection").filter(pk__in=list(ids))
+            .filter(Q(api_key__isnull=False) | Q(fast_api_connection__isnull=False)))
 
 
 def orders_sync(*, run: JobRun, order_ids: list[int] | None = None) -> dict:

@@ -85,3 +85,4 @@ def worker_with(transactional_db, sandbox_settings, workers):
     yield start
     for process in started:
         process.stop()
+        print("".join(process.output[-80:]))  # shown by pytest only when the test failed

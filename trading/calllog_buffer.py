@@ -1,0 +1,84 @@
+"""The call log of order calls, written in one insert per order instead of one per call.
+
+An order task makes two to four KuCoin calls; logging each one as its own INSERT and commit costs as much
+as the calls. Inside `calls_buffered()` the calls are kept in memory (as plain values, not model instances:
+a chunk of orders logs dozens) and written with `calls_flush()` in one prepared INSERT sent for all rows,
+which the order service calls inside the transaction that records the order's outcome, so the log and the
+order are committed together. Outside a buffer (cancel, syncs, the set-up check) each call is written at
+once, as `brokeroffice.calllog` does. The buffer is flushed on the way out whatever happens, so no call
+goes unlogged unless the worker process dies mid-order.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from brokeroffice.calllog import current_actor, current_job, record_kucoin_call
+from brokeroffice.models import KuCoinCall
+from kucoin import RequestRecord
+
+logger = logging.getLogger(__name__)
+
+_buffer: ContextVar[list[dict] | None] = ContextVar("trading_call_buffer", default=None)
+FIELDS = ("at", "actor", "credential", "method", "family", "path", "weight", "http_status", "code", "latency_ms",
+          "error", "job_id", "pool", "quota_limit", "quota_remaining")
+
+
+def call_values(record: RequestRecord) -> dict:
+    """The call-log row of one request; the same fields and limits as `brokeroffice.calllog.record_kucoin_call`."""
+    return {
+        "at": timezone.now(), "actor": current_actor.get(), "credential": (record.credential_id or "")[:64],
+        "method": record.method, "family": record.family, "path": record.path[:300], "weight": record.weight,
+        "http_status": record.http_status, "code": (record.code or "")[:20],
+        "latency_ms": max(0, round(record.latency_ms)), "error": (record.error or "")[:100],
+        "job_id": current_job.get(), "pool": record.pool[:12], "quota_limit": record.quota_limit,
+        "quota_remaining": record.quota_remaining,
+    }
+
+
+def record_call(record: RequestRecord) -> None:
+    """The order clients' `on_request` hook: buffered inside `calls_buffered()`, written at once otherwise.
+    (Order calls may come from several sending threads: list.append is atomic.)"""
+    buffer = _buffer.get()
+    if buffer is None:
+        record_kucoin_call(record)
+    else:
+        buffer.append(call_values(record))
+
+
+def _insert(rows: list[dict]) -> None:
+    fields = [KuCoinCall._meta.get_field(name) for name in FIELDS]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(KuCoinCall._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[f.get_db_prep_save(row[f.name], connection) for f in fields] for row in rows])
+
+
+def calls_flush() -> None:
+    """Writes the buffered calls; call it inside the transaction that records their outcome."""
+    buffer = _buffer.get()
+    if not buffer:
+        return
+    rows = list(buffer)
+    buffer.clear()
+    try:
+        with transaction.atomic():  # a savepoint inside the order's transaction: a failed insert leaves it usable
+            _insert(rows)
+    except Exception:  # the log must never break the order it records
+        logger.exception("could not record %d KuCoin call(s)", len(rows))
+
+
+@contextmanager
+def calls_buffered() -> Iterator[None]:
+    token = _buffer.set([])
+    try:
+        yield
+    finally:
+        calls_flush()
+        _buffer.reset(token)

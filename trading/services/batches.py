@@ -1,0 +1,263 @@
+"""Many orders at once (a desk's list, an API client's batch): one job, and the orders sent in chunks.
+
+`orders_place_batch` validates every order as `order_place` does, writes them all and one job in one
+transaction, and queues one task per chunk. `orders_send_chunk` (the task's service) sends a chunk with the
+same guarantees as a single order, at a fraction of the database work per order:
+
+- the chunk's rows are claimed together (their leases, then `sent_at` and state `unknown`, committed before
+  any of them is sent), so an execution that stops half-way leaves every unsent order marked "may have
+  reached KuCoin": the retry asks KuCoin for each by clientOid before sending it;
+- each order is placed and fetched at once (its broker tag), as a single order is; a few orders of the chunk
+  are in flight together (threads), so that one order's wait for KuCoin or the shared rate limiter is another
+  order's work. The threads only talk to KuCoin: every database write stays in the task's own thread;
+- the outcomes, the leases' release, the job's progress and the chunk's call log are written in one
+  transaction at the end of the chunk (or when a transient failure stops it, before the task retries).
+"""
+from __future__ import annotations
+
+import contextvars
+import random
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.clients import KeyHasNoSecret
+from accounts.services.fastapi import ConnectionKeyUnusable
+from brokeroffice.calllog import acting_as
+from brokeroffice.jobs import job_create
+from brokeroffice.kucoin_errors import error_in_words
+from brokeroffice.leases import LeaseHeld
+from brokeroffice.models import Job
+from trading.calllog_buffer import calls_buffered, calls_flush
+from trading.clients import client_for_order
+from trading.models import Order
+from trading.services.orders import (
+    ORDER_FIELDS, UNUSED_SECRETS, failed_changes, near_futures_limit, order_check, resting_kind, send_and_read,
+)
+
+CHUNK_SIZE = 25
+MAX_ORDERS_PER_BATCH = 5000
+# A chunk's lease covers a slow case: its orders (SEND_THREADS at a time) waiting out KuCoin's timeouts.
+SECONDS_PER_ORDER = 15
+# An order is not sent when less than this is left of the chunk's lease (a place and a fetch at their
+# slowest): the retry continues with it.
+LEASE_MARGIN = timedelta(seconds=60)
+# Orders of a chunk in flight together, per worker process.
+SEND_THREADS = 4
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's sending threads, started on first use (a forked worker process starts its own)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="order-send")
+        return _executor
+
+
+def _account_key(order: Order) -> tuple:
+    return (order.sub_account_id, order.fast_api_connection_id, order.market, order.symbol, resting_kind(order))
+
+
+def orders_place_batch(*, orders: list[dict], requested_by=None, label: str = "",
+                       chunk_size: int = CHUNK_SIZE) -> tuple[list[Order], Job]:
+    """Writes the orders (state pending, each with its clientOid) and one job for them, and queues one task per
+    chunk once that commits. Each dict holds `api_key` or `fast_api_connection`, an optional `client_oid`, and
+    the order's parameters. Refuses the whole batch (ValidationError naming the order) when any order is wrong."""
+    from trading.tasks import orders_send_chunk_task
+
+    if not orders:
+        raise ValidationError("A batch needs at least one order.")
+    if len(orders) > MAX_ORDERS_PER_BATCH:
+        raise ValidationError(f"At most {MAX_ORDERS_PER_BATCH} orders per batch; this one has {len(orders)}.")
+    built, resting, chosen_oids = [], Counter(), set()
+    for number, spec in enumerate(orders, start=1):
+        order = _order_of(spec, requested_by)
+        if order.client_oid in chosen_oids:
+            raise ValidationError(f"Order {number}: the clientOid {order.client_oid} is used twice in this batch.")
+        chosen_oids.add(order.client_oid)
+        try:
+            order_check(order, client_oid_chosen=bool(spec.get("client_oid")), in_batch=resting[_account_key(order)])
+        except ValidationError as exc:
+            raise ValidationError(f"Order {number} ({order}): {' '.join(exc.messages)}") from None
+        if resting_kind(order):
+            resting[_account_key(order)] += 1
+        built.append(order)
+    with transaction.atomic():
+        saved = Order.objects.bulk_create(built)
+        job = job_create(kind="orders_place", label=label or f"Place {len(saved)} orders",
+                         requested_by=requested_by)
+        Job.objects.filter(pk=job.pk).update(progress_total=len(saved))
+        chunks = [[o.pk for o in saved[i:i + chunk_size]] for i in range(0, len(saved), chunk_size)]
+        transaction.on_commit(lambda: [orders_send_chunk_task.apply_async(args=(str(job.pk), ids)) for ids in chunks])
+    return saved, job
+
+
+def _order_of(spec: dict, requested_by) -> Order:
+    spec = dict(spec)
+    api_key, connection = spec.pop("api_key", None), spec.pop("fast_api_connection", None)
+    client_oid = spec.pop("client_oid", "")
+    unknown = set(spec) - set(ORDER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown order parameters: {', '.join(sorted(unknown))}")
+    if (api_key is None) == (connection is None):
+        raise TypeError("an order is signed with exactly one of api_key or fast_api_connection")
+    order = Order(api_key=api_key, sub_account=api_key.sub_account if api_key else None,
+                  fast_api_connection=connection, requested_by=requested_by, **spec)
+    if client_oid:
+        order.client_oid = client_oid
+    return order
+
+
+# -- the worker's side -----------------------------------------------------------------------------
+
+def _claim_chunk(order_ids: list[int]) -> tuple[list[Order], datetime]:
+    """Takes the leases of the chunk's orders that still wait to be sent and that no other execution holds;
+    returns those orders (read after the claim, so their `sent_at` is current) and the lease's end."""
+    now = timezone.now()
+    # The lease's end, to the microsecond, marks the rows this execution claimed (jittered so no two match).
+    until = now + timedelta(seconds=settings.ROW_LEASE_SECONDS + SECONDS_PER_ORDER * len(order_ids),
+                            microseconds=random.randrange(1_000_000))
+    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    Order.objects.filter(lease_free, pk__in=order_ids, state__in=Order.SENDING_STATES).update(lease_until=until)
+    claimed = list(Order.objects.select_related("api_key", "sub_account", "fast_api_connection")
+                   .defer(*UNUSED_SECRETS).filter(pk__in=order_ids, lease_until=until, state__in=Order.SENDING_STATES)
+                   .order_by("pk"))
+    return claimed, until
+
+
+def _mark_sent(orders: list[Order]) -> None:
+    """`sent_at` and state unknown for every claimed order about to be sent (committed before the first send)."""
+    if not orders:
+        return
+    now = timezone.now()
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(sent_at=now, state=Order.State.UNKNOWN, updated_at=now)
+
+
+def _write_outcomes(outcomes: dict[int, dict], now: datetime) -> None:
+    """Each order's outcome and its lease released: one prepared UPDATE per shape of outcome (placed and read,
+    placed but unread, refused), sent for all the chunk's orders at once (executemany), instead of an ORM
+    UPDATE per order."""
+    shapes: dict[tuple, list[int]] = {}
+    for pk, changes in outcomes.items():
+        shapes.setdefault(tuple(sorted(set(changes) - {"updated_at"})), []).append(pk)
+    quote = connection.ops.quote_name
+    for names, pks in shapes.items():
+        fields = [Order._meta.get_field(name) for name in names] + [Order._meta.get_field("updated_at")]
+        columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        sql = (f"UPDATE {quote(Order._meta.db_table)} SET {columns}, {quote('lease_until')} = NULL "
+               f"WHERE {quote('id')} = %s")
+        rows = [[field.get_db_prep_save(outcomes[pk].get(field.name, now), connection) for field in fields] + [pk]
+                for pk in pks]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _record(outcomes: dict[int, dict], held: list[int], job_id: str | None, *, retrying: BaseException | None = None):
+    """One commit: each order's outcome, every lease of the chunk given back, the job's progress, the call log."""
+    now = timezone.now()
+    with transaction.atomic():
+        _write_outcomes(outcomes, now)
+        rest = [pk for pk in held if pk not in outcomes]
+        if rest:
+            Order.objects.filter(pk__in=rest).update(lease_until=None)
+        if job_id:
+            progress = {"progress_done": F("progress_done") + len(outcomes), "started_at": Coalesce("started_at", now),
+                        "state": Case(When(state=Job.State.PENDING, then=Value(Job.State.RUNNING)), default=F("state"))}
+            if retrying is not None:
+                progress.update(attempts=F("attempts") + 1, message=error_in_words(retrying)[:500])
+            Job.objects.filter(pk=job_id).update(**progress)
+            Job.objects.filter(pk=job_id, progress_done__gte=F("progress_total"), state=Job.State.RUNNING).update(
+                state=Job.State.SUCCEEDED, finished_at=now, error="",
+                message="Every order of the batch was sent; each one's state and broker tag are on its page.")
+        calls_flush()
+
+
+def orders_send_chunk(*, order_ids: list[int], job_id: str | None = None) -> dict[int, dict]:
+    """Sends a chunk of a batch's orders, each at most once at KuCoin, and records what KuCoin made of them.
+
+    An order whose send fails transiently (no answer, 5xx, rate limit) stays "may have reached KuCoin": the
+    other orders' outcomes are recorded, every lease is given back, and the failure is raised for the task to
+    retry that order (looked up by clientOid first).
+    """
+    from trading.tasks import order_verify_later
+
+    claimed, until = _claim_chunk(order_ids)
+    held = [o.pk for o in claimed]
+    if not claimed:
+        return {}
+    with acting_as(_actor(job_id), job_id), calls_buffered():
+        outcomes, failure = {}, None
+        try:
+            clients = {o.pk: _client_or_refusal(o) for o in claimed}  # keys decrypted here, not in the threads
+            near_limit = [o for o in claimed if near_futures_limit(o)]
+            previously_sent = {o.pk for o in claimed if o.sent_at is not None}
+            _mark_sent([o for o in claimed if o not in near_limit])
+            outcomes, failure = _send_all(claimed, clients, near_limit, previously_sent, until)
+        except Exception as exc:
+            failure = exc
+        _record(outcomes, held, job_id, retrying=failure)
+    if failure is not None:
+        raise failure
+    for pk, changes in outcomes.items():
+        if changes.get("state") == Order.State.OPEN and "verification" not in changes:
+            order_verify_later(pk)  # placed, but the fetch failed: verified on its own
+    return outcomes
+
+
+def _actor(job_id: str | None) -> str:
+    """Who the chunk's calls are logged as caused by: whoever asked for the batch."""
+    label = Job.objects.filter(pk=job_id).values_list("requested_by_label", flat=True).first() if job_id else None
+    return label or "job"
+
+
+def _client_or_refusal(order: Order):
+    """The order's client, or the changes that refuse it here (no key that may sign)."""
+    if order.api_key is None and order.fast_api_connection is None:
+        return failed_changes("The order has no key to sign it with.")
+    try:
+        return client_for_order(order)
+    except (KeyHasNoSecret, ConnectionKeyUnusable) as exc:
+        return failed_changes(str(exc))
+
+
+def _send_all(claimed, clients, near_limit, previously_sent, until) -> tuple[dict[int, dict], Exception | None]:
+    """Each order's outcome, and the first failure that left an order for a retry."""
+    def send(order: Order) -> dict:
+        client = clients[order.pk]
+        if isinstance(client, dict):
+            return client
+        if timezone.now() > until - LEASE_MARGIN:
+            raise LeaseHeld("the chunk's lease is running out")  # the retry sends the rest
+        return send_and_read(client, order, sent_before=order.pk in previously_sent,
+                             ask_kucoin_count=order in near_limit)
+
+    outcomes: dict[int, dict] = {}
+    failure: Exception | None = None
+    # Orders that need KuCoin's open-order count write `sent_at` themselves: they stay in this thread.
+    in_threads = [o for o in claimed if o not in near_limit]
+    futures = {o.pk: _senders().submit(contextvars.copy_context().run, send, o) for o in in_threads}
+    for order in near_limit:
+        futures[order.pk] = None
+        try:
+            outcomes[order.pk] = send(order)
+        except Exception as exc:
+            failure = failure or exc
+    for pk, future in futures.items():
+        if future is None:
+            continue
+        try:
+            outcomes[pk] = future.result()
+        except Exception as exc:
+            failure = failure or exc
+    return outcomes, failure
