@@ -6,9 +6,11 @@ Generates a rebate file of --rows lines in the sandbox's column layout (sandbox/
 migrates the database, then, twice (the second run is a re-ingest of the same file, which replaces the
 same days' records):
 
-- ingest: rebates.services.rebate_file_ingest, the code the worker runs: reads the stored file through
-  kucoin.rebate_file, checks every line, and in one transaction deletes the days' records and COPYs the
-  new ones into rebates_rebaterecord;
+- ingest: rebates.services.rebate_file_ingest, the code the worker runs: in one transaction it deletes the
+  days' records (subtracting them from the month and year totals), COPYs the file's bytes into a temporary
+  table of text columns (PostgreSQL parses the CSV), checks the distinct days and trade types, and types
+  the lines into rebates_rebaterecord with one INSERT ... SELECT that also adds them to the totals
+  (rebates/ingest_sql.py, rebates/totals.py);
 - reference: `COPY ... FROM STDIN (FORMAT csv, HEADER)` of the same file into a table of the same columns
   and types (bench_rebate_copy), emptied first, once without indexes and once with the same indexes as the
   records table.
@@ -149,9 +151,9 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE rebates_rebaterecord")
 
-    from rebates.models import RebateRecord
-
-    RebateRecord.objects.filter(trade_type="spot", date__range=(FIRST_DAY, FIRST_DAY + timedelta(days=args.days - 1)))._raw_delete("default")
+    with connection.cursor() as cursor:  # records and the totals kept with them, emptied together
+        cursor.execute("TRUNCATE rebates_rebaterecord, rebates_rebatedaytotal, rebates_rebateweektotal, "
+                       "rebates_rebatemonthtotal, rebates_rebateyeartotal")
     vacuum()
     failures = []
     results = []

@@ -125,19 +125,16 @@ def _text_lines(source: BinaryIO | Iterable[bytes], encoding: str) -> Iterator[s
     return _lines_from_chunks(source, encoding)
 
 
-def read_rebate_file(source: BinaryIO | Iterable[bytes], *, delimiter: str = ",",
-                     encoding: str = "utf-8-sig") -> Iterator[RebateRow]:
-    """Yield one RebateRow per data line; raise RebateFileError with the line number on a bad line."""
-    lines = _text_lines(source, encoding)
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise RebateFileError(1, str(exc)) from None
-    names = [h.strip().lstrip("\ufeff").strip() for h in header]
-    mapping: list[str | None] = []  # canonical column per position, None = unknown
+def header_names(header: list[str]) -> list[str]:
+    """The header's cells as names: whitespace and a UTF-8 BOM trimmed."""
+    return [h.strip().lstrip("\ufeff").strip() for h in header]
+
+
+def header_mapping(names: list[str]) -> list[str | None]:
+    """The canonical column (a key of COLUMNS) of each header name, None for an unknown one. Raises
+    RebateFileError (line 1) for a column named twice or a required one missing. Shared by this reader
+    and by readers that let a database parse the lines (the back-office's PostgreSQL ingest)."""
+    mapping: list[str | None] = []
     seen: set[str] = set()
     for n in names:
         canon = _LOOKUP.get(_norm(n))
@@ -149,6 +146,27 @@ def read_rebate_file(source: BinaryIO | Iterable[bytes], *, delimiter: str = ","
     missing = [c for c, col in COLUMNS.items() if col.required and c not in seen]
     if missing:
         raise RebateFileError(1, f"missing column(s): {', '.join(missing)}")
+    return mapping
+
+
+def parse_date(text: str) -> date:
+    """A day as the reader reads it (the same function), for readers that parse lines elsewhere."""
+    return _date(text.strip())
+
+
+def read_rebate_file(source: BinaryIO | Iterable[bytes], *, delimiter: str = ",",
+                     encoding: str = "utf-8-sig") -> Iterator[RebateRow]:
+    """Yield one RebateRow per data line; raise RebateFileError with the line number on a bad line."""
+    lines = _text_lines(source, encoding)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise RebateFileError(1, str(exc)) from None
+    names = header_names(header)
+    mapping = header_mapping(names)
     width = len(names)
     positions = [(i, COLUMNS[c]) for i, c in enumerate(mapping) if c]
     unknown = [(i, names[i]) for i, c in enumerate(mapping) if c is None]

@@ -50,3 +50,9 @@ def max_backfill_days() -> int:
 def parallel_parse() -> bool:
     """On PostgreSQL, read the file in a forked process while this one feeds COPY (REBATES_PARALLEL_PARSE)."""
     return _get("REBATES_PARALLEL_PARSE", "true").strip().lower() in ("1", "true", "yes", "on")
+
+
+def sql_parse() -> bool:
+    """On PostgreSQL, let PostgreSQL parse the file (COPY into a staging table, then one typed INSERT)
+    instead of kucoin.rebate_file's reader (REBATES_SQL_PARSE). Both store the same records."""
+    return _get("REBATES_SQL_PARSE", "true").strip().lower() in ("1", "true", "yes", "on")

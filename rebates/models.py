@@ -89,10 +89,11 @@ class RebateRecord(models.Model):
     class Meta:
         ordering = ["-date", "uid"]
         indexes = [
-            # The reports read these without touching the table (index-only scans): by day (and type), and
-            # by sub-account over days.
+            # One index beside the key and (file, line): every index costs the ingest of a million lines about a
+            # second (bench/bench_rebate_ingest.py). By day, read without touching the table (index-only): the
+            # replaced days, the partial months of a report, the reconciliation; and one sub-account over days
+            # (selectors look up (day, uid) for each day of the range: one index descent per day).
             models.Index(fields=["date", "uid", "trade_type", "rebate_currency", "rebate_amount"], name="rebaterecord_day"),
-            models.Index(fields=["uid", "date", "trade_type", "rebate_currency", "rebate_amount"], name="rebaterecord_uid_date"),
         ]
         constraints = [models.UniqueConstraint(fields=["file", "line"], name="rebaterecord_file_line")]
 
@@ -116,7 +117,8 @@ class RebateDayTotal(models.Model):
 
 class RebateMonthTotal(models.Model):
     """Sum of the records of one month (so far), uid, trade type and currency: the sub-account reports read
-    whole months here. Rewritten with the records, in the same transaction."""
+    whole months here. Kept with the records, in the same transaction (on PostgreSQL by adding what a file
+    brings and subtracting what it replaces; elsewhere recomputed from the records)."""
 
     month = models.DateField(help_text="First day of the month.")
     uid = models.CharField(max_length=32, verbose_name="UID")
@@ -128,3 +130,38 @@ class RebateMonthTotal(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["month", "trade_type", "uid", "rebate_currency"],
                                                name="rebatemonthtotal_key")]
+
+
+class RebateYearTotal(models.Model):
+    """Sum of the records of one calendar year (so far), uid, trade type and currency: a year-long report
+    over every sub-account reads one row per uid here instead of twelve month rows. Kept with the records,
+    in the same transaction."""
+
+    year = models.DateField(help_text="First day of the year.")
+    uid = models.CharField(max_length=32, verbose_name="UID")
+    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
+    rebate_currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**AMOUNT)
+    records = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "trade_type", "uid", "rebate_currency"],
+                                               name="rebateyeartotal_key")]
+
+
+class RebateWeekTotal(models.Model):
+    """Sum of the records of one week (Monday to Sunday), uid, trade type and currency: the part of a range
+    that is not whole months (a year from any day starts and ends inside months) is read a week at a time
+    here, and only the few days left over from the records. Kept with the records, in the same transaction."""
+
+    week = models.DateField(help_text="Monday of the week.")
+    uid = models.CharField(max_length=32, verbose_name="UID")
+    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
+    rebate_currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**AMOUNT)
+    records = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["week", "trade_type", "uid", "rebate_currency"],
+                                               name="rebateweektotal_key")]
+

@@ -2,9 +2,11 @@
 
 The flow of one file: a RebateFile row is written `pending` with its days and trade type (a page, the
 CLI or the daily schedule), a task asks KuCoin for the download link (`rebase/download`), streams the
-file into file storage (`downloading`, sha256 and size on the way), then reads it through
-kucoin.rebate_file (`parsing`) and, in ONE transaction, deletes the records of the file's days and trade
-type and writes the file's records (COPY on PostgreSQL, batched inserts elsewhere). Any error in the
+file into file storage (`downloading`, sha256 and size on the way), then reads it (`parsing`) and, in ONE
+transaction, deletes the records of the file's days and trade type and writes the file's records with
+their totals: on PostgreSQL, PostgreSQL parses the file itself (rebates/ingest_sql.py), falling back to
+kucoin.rebate_file's reader for anything it cannot read exactly like the reader; elsewhere the reader and
+batched inserts. Any error in the
 file rolls that transaction back: the records stored before stay exactly as they were, and the file is
 marked `failed` with the reason and the line number. Its bytes are kept, so it can be parsed again later
 without asking KuCoin.
@@ -20,13 +22,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 from xml.etree import ElementTree
 
 import requests
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
@@ -36,7 +39,7 @@ from brokeroffice.models import Job
 from brokeroffice.tasking import TRANSIENT_ERRORS
 from kucoin.errors import KuCoinError
 from kucoin.rebate_file import RebateFileError, RebateRow, read_rebate_file
-from rebates import conf
+from rebates import conf, ingest_sql, totals
 from rebates.models import RebateFile, RebateRecord, TradeType
 
 logger = logging.getLogger(__name__)
@@ -334,6 +337,11 @@ def _fetch(url: str) -> Fetched:
         except BaseException:
             out.close()
             raise
+        declared = response.headers.get("Content-Length")
+        encoded = response.headers.get("Content-Encoding", "identity") != "identity"  # then it counts encoded bytes
+        if declared and declared.isdigit() and not encoded and int(declared) != size:  # a cut the transport missed
+            out.close()
+            raise DownloadFailed(f"The download ended after {size} of {declared} bytes.")
     out.seek(0)
     return Fetched(out, size, digest.hexdigest())
 
@@ -372,8 +380,7 @@ def rebate_file_ingest(*, rebate_file: RebateFile) -> RebateFile:
     file_id = rebate_file.pk
     _mark(file_id, state=RebateFile.State.PARSING)
     try:
-        with rebate_file.content.open("rb") as stream:
-            rows = _replace_records(rebate_file, stream)
+        rows = _replace_records(rebate_file)
     except RebateFileError as exc:
         reason = str(exc)
         if exc.line == 1 and "missing column" in reason:
@@ -399,68 +406,75 @@ def _checked_rows(rebate_file: RebateFile, rows: Iterable[RebateRow]) -> Iterabl
             raise RebateFileError(row.line, f"trade type {row.trade_type!r} in a {rebate_file.trade_type} file")
         if len(row.uid) > 32 or len(row.rebate_currency) > 20 or (row.fee_currency and len(row.fee_currency) > 20):
             raise RebateFileError(row.line, "a uid or currency longer than the stored columns allow")
+        if _too_large(row.rebate_amount, row.volume, row.fee):
+            raise RebateFileError(row.line, TOO_LARGE)
+        if _has_nul(row):
+            raise RebateFileError(row.line, HAS_NUL)
         yield row
 
 
-def _replace_records(rebate_file: RebateFile, stream) -> int:
-    from accounts.models import SubAccount
+AMOUNT_LIMIT = Decimal(10) ** 18  # numeric(36, 18): 18 digits before the point
+TOO_LARGE = "an amount larger than the stored columns allow (18 digits before the point)"
 
-    sub_accounts = dict(SubAccount.objects.exclude(uid=None).values_list("uid", "pk"))
+
+def _too_large(*amounts: Decimal | None) -> bool:
+    return any(a is not None and abs(a) >= AMOUNT_LIMIT for a in amounts)
+
+
+HAS_NUL = "a NUL character, which text cannot hold"
+
+
+def _has_nul(row: RebateRow) -> bool:
+    """Python's csv module reads NUL characters; PostgreSQL's text cannot store them."""
+    return ("\x00" in row.uid or "\x00" in row.rebate_currency or "\x00" in (row.fee_currency or "")
+            or any("\x00" in k or "\x00" in v for k, v in row.extra.items()))
+
+
+def _replace_records(rebate_file: RebateFile) -> int:
+    """In one transaction: the records (and totals) of the file's days and trade type go, the file's come."""
+    trade_type, begin, end = rebate_file.trade_type, rebate_file.begin, rebate_file.end
     with transaction.atomic():
-        postgres = connection.vendor == "postgresql"
-        if postgres:
+        if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # one ingest per trade type at a time
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"rebates:{rebate_file.trade_type}"])
-        RebateRecord.objects.filter(trade_type=rebate_file.trade_type,
-                                    date__range=(rebate_file.begin, rebate_file.end))._raw_delete(connection.alias)
-        if postgres:
-            count = _copy_rows(rebate_file, stream, sub_accounts)
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"rebates:{trade_type}"])
+            totals.replaced_delete(trade_type=trade_type, begin=begin, end=end)
+            count = _store_on_postgres(rebate_file)
+            totals.emptied_delete(trade_type=trade_type, begin=begin, end=end)
         else:
-            count = _bulk_rows(rebate_file, _checked_rows(rebate_file, read_rebate_file(stream)), sub_accounts)
-        _totals_refresh(rebate_file.trade_type, rebate_file.begin, rebate_file.end)
+            RebateRecord.objects.filter(trade_type=trade_type, date__range=(begin, end))._raw_delete(connection.alias)
+            with rebate_file.content.open("rb") as stream:
+                count = _bulk_rows(rebate_file, _checked_rows(rebate_file, read_rebate_file(stream)), _sub_accounts())
+            totals.recompute(trade_type=trade_type, begin=begin, end=end)
         RebateFile.objects.filter(pk=rebate_file.pk).update(
             state=RebateFile.State.DONE, row_count=count, parsed_at=timezone.now(), error="", error_line=None,
             updated_at=timezone.now())
     return count
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
+def _sub_accounts() -> dict[str, int]:
+    from accounts.models import SubAccount
+
+    return dict(SubAccount.objects.exclude(uid=None).values_list("uid", "pk"))
 
 
-def month_end(day: date) -> date:
-    return add_months(day.replace(day=1), 1) - timedelta(days=1)
+def _store_on_postgres(rebate_file: RebateFile) -> int:
+    """PostgreSQL parses the file (rebates/ingest_sql.py) unless the file needs kucoin.rebate_file's reader to
+    be read exactly (or REBATES_SQL_PARSE=false): then the reader's rows are COPYed. Both store the same
+    records; a bad file is always judged by the reader, which names the line."""
+    from psycopg import Error as PsycopgError
 
-
-def _totals_refresh(trade_type: str, begin: date, end: date) -> None:
-    """Rewrites the day totals of [begin, end] and the month totals of the months it touches, from the
-    records (inside the ingest's transaction)."""
-    from django.db.models import Count, Sum
-    from django.db.models.functions import TruncMonth
-
-    from rebates.models import RebateDayTotal, RebateMonthTotal
-
-    records = RebateRecord.objects.filter(trade_type=trade_type).order_by()
-    RebateDayTotal.objects.filter(trade_type=trade_type, date__range=(begin, end)).delete()
-    RebateDayTotal.objects.bulk_create(
-        RebateDayTotal(date=g["date"], trade_type=trade_type, rebate_currency=g["rebate_currency"], amount=g["amount"],
-                       records=g["records"])
-        for g in records.filter(date__range=(begin, end)).values("date", "rebate_currency")
-        .annotate(amount=Sum("rebate_amount"), records=Count("uid")))
-    first, last = month_start(begin), month_end(end)
-    RebateMonthTotal.objects.filter(trade_type=trade_type, month__range=(first, last)).delete()
-    grouped = (records.filter(date__range=(first, last)).annotate(month=TruncMonth("date"))
-               .values("month", "uid", "rebate_currency").annotate(amount=Sum("rebate_amount"), records=Count("uid")))
-    batch = []
-    for g in grouped.iterator(chunk_size=10_000):
-        month = g["month"].date() if hasattr(g["month"], "date") else g["month"]
-        batch.append(RebateMonthTotal(month=month, uid=g["uid"], trade_type=trade_type,
-                                      rebate_currency=g["rebate_currency"], amount=g["amount"], records=g["records"]))
-        if len(batch) >= 10_000:
-            RebateMonthTotal.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        RebateMonthTotal.objects.bulk_create(batch)
+    if conf.sql_parse():
+        try:
+            with transaction.atomic(), rebate_file.content.open("rb") as stream:  # a savepoint for this attempt
+                return ingest_sql.copy_ingest(stream=stream, file_id=rebate_file.pk, trade_type=rebate_file.trade_type,
+                                              begin=rebate_file.begin, end=rebate_file.end,
+                                              accepted_trade_types=ACCEPTED_TRADE_TYPES[rebate_file.trade_type])
+        except (ingest_sql.NotExact, DatabaseError, PsycopgError) as exc:
+            logger.info("rebate file %s: read line by line (%s)", rebate_file.pk, str(exc).splitlines()[0] if str(exc) else exc)
+    with rebate_file.content.open("rb") as stream:
+        count = _copy_rows(rebate_file, stream, _sub_accounts())
+    totals.added_from_records(trade_type=rebate_file.trade_type, begin=rebate_file.begin, end=rebate_file.end)
+    return count
 
 
 NULL = "\\N"
@@ -482,6 +496,7 @@ def _copy_text(rebate_file: RebateFile, rows: Iterable[RebateRow], sub_accounts:
     prefix = f"{rebate_file.pk}\t"
     kind = f"\t{rebate_file.trade_type}\t"
     get_sub = sub_accounts.get
+    too_large, has_nul = _too_large, _has_nul
     dumps = json.dumps
     esc = _COPY_ESCAPES
     text = str
@@ -500,6 +515,10 @@ def _copy_text(rebate_file: RebateFile, rows: Iterable[RebateRow], sub_accounts:
             raise RebateFileError(row.line, "a uid or currency longer than the stored columns allow")
         sub = get_sub(uid)
         volume, fee = row.volume, row.fee
+        if too_large(row.rebate_amount, volume, fee):
+            raise RebateFileError(row.line, TOO_LARGE)
+        if has_nul(row):
+            raise RebateFileError(row.line, HAS_NUL)
         append("".join((
             prefix, text(row.line), "\t", day.isoformat(), kind, uid.translate(esc), "\t",
             NULL if sub is None else text(sub), "\t",
