@@ -24,10 +24,48 @@ BENCHMARKS = [
     ("bench_rebate_reader.py", ["--rows", "1000000"], ["--rows", "1000"]),
     ("bench_subaccount_sync.py", ["--sub-accounts", "10000"], ["--sub-accounts", "150"]),
     ("bench_pages.py", [], ["--smoke"]),
+    ("bench_ratelimit.py", ["--seconds", "40"], ["--seconds", "4", "--quota", "60", "--window-ms", "300", "--callers", "2"]),
     ("bench_orders.py", ["--orders", "400"], ["--orders", "10"]),
     ("bench_rebate_ingest.py", ["--rows", "1000000"], ["--rows", "1000"]),
     ("bench_rebate_reports.py", ["--records", "5000000"], ["--records", "2000", "--repeat", "2"]),
 ]
+
+
+# Why a bound is missed and what would meet it (issue 11), by the start of the benchmark's label: printed
+# under the table for the rows that miss their bound only, so a fixed cause disappears from RESULTS.md.
+WHY_MISSED = {
+    "rate limit: throughput": (
+        "kucoin/ratelimit.py: when KuCoin reports what it counted (`observe`), the limiter holds its OLDEST grants "
+        "until KuCoin's reset, but those were counted in KuCoin's previous window; the budget of every other window "
+        "is then mostly blocked (windows alternate full / ~1/8). Holding the NEWEST grants, up to what KuCoin "
+        "counted, gave 0.99-1.00 of the quota with no 429000 in this benchmark and in "
+        "tests/reliability/test_rate_limit_backlog.py (change request in the bench report)."),
+    "page: orders admin": (
+        "trading.selectors.tagged_share() groups TagShare per account over 14 days for every page view: with 20,000 "
+        "trading sub-accounts that is ~300,000 rows into a 20,000-row list (0.3-0.5 s alone). Limit the per-account "
+        "list in SQL (worst N by untagged, or paginated) and read the per-day totals only on these pages."),
+    "page: verification page": "the same per-account TagShare grouping as the orders admin, rendered in full.",
+    "page: dashboard": (
+        "the tagged share of today through tagged_share(): the per-account TagShare grouping (75 ms of 140 ms of "
+        "queries, ~14,000 rows built in Python) whose totals alone the dashboard shows; and the count of failed "
+        "calls of the last 24 h over 1,000,000 logged calls (23 ms). Read the day's totals only."),
+    "page: rebate reconciliation": (
+        "the reconciliation sums tagged order volume per day and uid straight from trading_order "
+        "(created_at::date over 1,000,000 orders, 2-3 s of the page): keep a daily tagged-volume total per uid "
+        "(as TagShare does for counts), or index (verification, created_at) INCLUDE (sub_account_id, deal_funds) "
+        "and filter on a created_at range instead of the cast date."),
+    "rebate page: reconciliation": "see “page: rebate reconciliation” above.",
+    "orders: Celery pipeline": "see issue 6's note (trading).",
+    "sub-account sync": (
+        "1.25-1.81 here in November 2026 on this shared 2-core machine with other sessions' load (load average "
+        "2-4); 1.09 in issue 5's note. The pages are fetched ahead in a thread while the previous one is written, "
+        "which only overlaps with a free core; not investigated further."),
+    "rebate first ingest": "see issue 7's note (rebates); the records table here already holds 5,000,000 records.",
+    "rebate re-ingest": "see issue 7's note (rebates); the records table here already holds 5,000,000 records.",
+    "page: rebate report": (
+        "185-212 ms for a whole year per sub-account: the page groups the year and month totals of 20,000 uids "
+        "and the records of the partial months in one CTE; at the bound on this machine (see issue 7's note)."),
+}
 
 
 def run_one(script: str, args: list[str]) -> tuple[list[dict], str]:
@@ -49,6 +87,7 @@ def run_one(script: str, args: list[str]) -> tuple[list[dict], str]:
                  "bound": "", "met": False, "error": (output.strip().splitlines() or ["no output"])[-1]}]
     for row in rows:
         row["seconds"] = round(elapsed, 1)
+        row["script"] = script
     return rows, output
 
 
@@ -70,12 +109,25 @@ def fmt(value, digits=2) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def table(rows: list[dict], smoke: bool) -> str:
+def missed_notes(rows: list[dict]) -> list[str]:
+    notes = []
+    for row in rows:
+        if row.get("met") is False:
+            why = next((text for start, text in WHY_MISSED.items() if row["benchmark"].startswith(start)), None)
+            notes.append(f"- **{row['benchmark']}**: {why or 'no known cause yet.'}")
+    return ["", "## Bounds not met", "", *notes] if notes else []
+
+
+def table(rows: list[dict], smoke: bool, minutes: float | None = None) -> str:
+    took = f" The whole run took {minutes:.1f} minutes." if minutes is not None else ""
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {machine()}; database: {os.environ.get('DATABASE_URL', 'SQLite').split('@')[-1]}; "
-        f"queue: {'Redis' if os.environ.get('REDIS_URL') else 'embedded'}."
+        "Written by `make bench` (`python -m bench`); each benchmark measures its reference in the same run.",
+        "",
+        f"Machine: {machine()}; database: {os.environ.get('DATABASE_URL', 'SQLite').split('@')[-1]} "
+        "(the benchmarks' own databases beside it, named after it); "
+        f"queue: {'Redis' if os.environ.get('REDIS_URL') else 'embedded'}.{took}"
         + (" **Smoke run: tiny scale, figures mean nothing.**" if smoke else ""),
         "",
         "| benchmark | figure | reference | ratio | bound | met |",
@@ -83,10 +135,17 @@ def table(rows: list[dict], smoke: bool) -> str:
     ]
     for row in rows:
         figure = f"{fmt(row.get('figure'))} {row.get('unit', '')}".strip()
+        if row.get("detail"):
+            figure += f" ({row['detail']})"
         reference = f"{fmt(row.get('reference'))} ({row.get('reference_label', '')})" if row.get("reference") is not None else "—"
         met = {True: "yes", False: "**no**", None: "—"}[row.get("met")]
         note = f" — {row['error']}" if row.get("error") else ""
         lines.append(f"| {row['benchmark']}{note} | {figure} | {reference} | {fmt(row.get('ratio'))} | {row.get('bound') or '—'} | {met} |")
+    lines += missed_notes(rows)
+    seconds = {row["script"]: row["seconds"] for row in rows if row.get("script")}
+    if seconds:
+        lines += ["", "Seconds per script (data generation included): "
+                  + ", ".join(f"{script} {s:,.0f}" for script, s in seconds.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -97,6 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args(argv)
     all_rows = []
+    started = time.monotonic()
     for script, full, smoke in BENCHMARKS:
         if args.only and args.only not in script:
             continue
@@ -107,7 +167,7 @@ def main(argv=None) -> int:
         rows, output = run_one(script, smoke if args.smoke else full)
         print(output.rstrip(), flush=True)
         all_rows.extend(rows)
-    Path(args.output).write_text(table(all_rows, args.smoke))
+    Path(args.output).write_text(table(all_rows, args.smoke, (time.monotonic() - started) / 60))
     print(f"\nwritten: {args.output}")
     failed = [row["benchmark"] for row in all_rows if row.get("error")]
     return 1 if failed else 0

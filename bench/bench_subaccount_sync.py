@@ -35,7 +35,8 @@ def main(argv=None) -> int:
         from brokeroffice.sandbox_env import sandbox_environment
 
         os.environ.update(sandbox_environment(info))
-        vendor = setup_django()
+        # A database of its own: it empties the sub-accounts table, which the page benchmarks fill at scale.
+        vendor = setup_django(database_suffix="_bench_sync")
         from accounts.clients import broker_client
         from accounts.models import SubAccount
         from accounts.services.subaccounts import SYNC_PAGE_SIZE, subaccounts_sync

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django(*, migrate: bool = True) -> str:
+def setup_django(*, migrate: bool = True, database_suffix: str = "_bench") -> str:
     sys.path.insert(0, str(ROOT))
     from cryptography.fernet import Fernet
 
@@ -23,7 +23,7 @@ def setup_django(*, migrate: bool = True) -> str:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = bench_database(url)
+        os.environ["DATABASE_URL"] = bench_database(url, database_suffix)
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
     import django
@@ -42,14 +42,16 @@ def setup_django(*, migrate: bool = True) -> str:
     return connection.vendor
 
 
-def bench_database(url: str) -> str:
+def bench_database(url: str, suffix: str = "_bench") -> str:
     """A database of the benchmarks' own beside the configured one (its name + "_bench"), created when
-    missing: benchmarks generate and delete rows, and must never touch a real database."""
+    missing: benchmarks generate and delete rows, and must never touch a real database. A benchmark that
+    empties tables (the sub-account sync) or a smoke run passes another suffix, so that it never wipes the
+    data generated at full scale for the others."""
     import psycopg
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_bench"
+    name = parts.path.lstrip("/") + suffix
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():

@@ -14,6 +14,7 @@ class Result:
     reference_label: str = ""
     bound: str = ""
     met: bool | None = None
+    detail: str = ""  # shown beside the figure: p95, query count, counts that explain it
 
     @property
     def ratio(self) -> float | None:
