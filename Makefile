@@ -24,9 +24,10 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/python -m brokeroffice.devrun
 
-## test: the whole test suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set)
+## test: the whole test suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set), with the
+## suite-wide secret scan: every page, log line and database row the tests made is searched for their secrets
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	SECURITY_SCAN=1 DJANGO_SETTINGS_MODULE=tests.security.settings_scan $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: every benchmark on PostgreSQL and Redis (started if down), figures in bench/RESULTS.md
 bench: install-dev

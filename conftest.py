@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["sandbox.testing"]
+pytest_plugins = ["sandbox.testing", "tests.security.plugin"]
 
 ARTEFACTS = Path(__file__).resolve().parent / "test-artefacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
