@@ -32,26 +32,23 @@ def acting_as(actor: str, job_id: UUID | str | None = None) -> Iterator[None]:
         current_job.reset(job_token)
 
 
+def kucoin_call_values(record: RequestRecord) -> dict:
+    """The call-log row of one request, as field values (the buffered writer of trading uses the same)."""
+    return {
+        "at": timezone.now(), "actor": current_actor.get(), "credential": (record.credential_id or "")[:64],
+        "method": record.method, "family": record.family,
+        "path": record.path[:300],  # the path only: a query may carry an OAuth code
+        "weight": record.weight, "http_status": record.http_status, "code": (record.code or "")[:20],
+        "latency_ms": max(0, round(record.latency_ms)), "error": (record.error or "")[:100],
+        "job_id": current_job.get(), "pool": record.pool[:12], "quota_limit": record.quota_limit,
+        "quota_remaining": record.quota_remaining,
+    }
+
+
 def record_kucoin_call(record: RequestRecord) -> None:
     """The client's `on_request` hook: one row per HTTP attempt."""
     try:
-        KuCoinCall.objects.create(
-            at=timezone.now(),
-            actor=current_actor.get(),
-            credential=(record.credential_id or "")[:64],
-            method=record.method,
-            family=record.family,
-            path=record.path[:300],  # the path only: a query may carry an OAuth code
-            weight=record.weight,
-            http_status=record.http_status,
-            code=(record.code or "")[:20],
-            latency_ms=max(0, round(record.latency_ms)),
-            error=(record.error or "")[:100],
-            job_id=current_job.get(),
-            pool=record.pool[:12],
-            quota_limit=record.quota_limit,
-            quota_remaining=record.quota_remaining,
-        )
+        KuCoinCall.objects.create(**kucoin_call_values(record))
     except Exception:  # the log must never break the call it records
         logger.exception("could not record a KuCoin call")
 

@@ -16,9 +16,8 @@ from contextvars import ContextVar
 from typing import Iterator
 
 from django.db import connection, transaction
-from django.utils import timezone
 
-from brokeroffice.calllog import current_actor, current_job, record_kucoin_call
+from brokeroffice.calllog import kucoin_call_values, record_kucoin_call
 from brokeroffice.models import KuCoinCall
 from kucoin import RequestRecord
 
@@ -29,18 +28,6 @@ FIELDS = ("at", "actor", "credential", "method", "family", "path", "weight", "ht
           "error", "job_id", "pool", "quota_limit", "quota_remaining")
 
 
-def call_values(record: RequestRecord) -> dict:
-    """The call-log row of one request; the same fields and limits as `brokeroffice.calllog.record_kucoin_call`."""
-    return {
-        "at": timezone.now(), "actor": current_actor.get(), "credential": (record.credential_id or "")[:64],
-        "method": record.method, "family": record.family, "path": record.path[:300], "weight": record.weight,
-        "http_status": record.http_status, "code": (record.code or "")[:20],
-        "latency_ms": max(0, round(record.latency_ms)), "error": (record.error or "")[:100],
-        "job_id": current_job.get(), "pool": record.pool[:12], "quota_limit": record.quota_limit,
-        "quota_remaining": record.quota_remaining,
-    }
-
-
 def record_call(record: RequestRecord) -> None:
     """The order clients' `on_request` hook: buffered inside `calls_buffered()`, written at once otherwise.
     (Order calls may come from several sending threads: list.append is atomic.)"""
@@ -48,7 +35,7 @@ def record_call(record: RequestRecord) -> None:
     if buffer is None:
         record_kucoin_call(record)
     else:
-        buffer.append(call_values(record))
+        buffer.append(kucoin_call_values(record))
 
 
 def _insert(rows: list[dict]) -> None:
