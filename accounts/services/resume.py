@@ -45,10 +45,20 @@ def stalled_actions(now=None) -> list[tuple[str, object, tuple]]:
     transfers = Transfer.objects.filter(Q(state=Transfer.State.PENDING) | Q(state=Transfer.State.UNKNOWN, error_code=""))
     for row in _stalled(transfers.select_related("sub_account"), now):
         found.append((f"Resume: {row}", tasks.transfer_send_task, (row.pk,)))
+    found += _stalled_orders(now)
     pending_kyc = KycSubmission.objects.filter(state=KycSubmission.State.PENDING).select_related("sub_account")
     for row in _stalled(pending_kyc, now, changed_field="created_at"):
         found.append((f"Resume: submit KYC of {row.sub_account}", tasks.kyc_submit_task, (row.pk,)))
     return found
+
+
+def _stalled_orders(now) -> list[tuple[str, object, tuple]]:
+    """Orders still waiting to be sent, or whose answer was lost: the task looks each up by clientOid first."""
+    from trading.models import Order
+    from trading.tasks import order_place_task
+
+    orders = _stalled(Order.objects.filter(state__in=Order.SENDING_STATES), now)
+    return [(f"Resume: {row}", order_place_task, (row.pk,)) for row in orders]
 
 
 def resume_stalled(*, run: JobRun) -> int:

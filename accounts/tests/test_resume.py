@@ -65,3 +65,22 @@ def test_jobs_whose_worker_died_are_marked_failed(db):
     alive.refresh_from_db()
     assert dead.state == Job.State.FAILED and "stopped before it finished" in dead.error
     assert alive.state == Job.State.RUNNING
+
+
+def test_an_order_whose_task_was_lost_is_resumed_and_placed_once(kucoin_worker, sandbox, finished):
+    from trading.models import Order
+    from trading.tests.conftest import CUSTOMER_UID, import_key
+    from trading.tests.sandbox_orders import orders_with
+
+    key = import_key(sandbox.dump(), CUSTOMER_UID)
+    lost = Order.objects.create(api_key=key, sub_account=key.sub_account, market="spot", symbol="BTC-USDT",
+                                side="buy", type="limit", price=Decimal("1000"), size=Decimal("0.001"),
+                                post_only=True)
+    make_stalled(Order.objects.filter(pk=lost.pk))
+
+    job = finished(job_start(kind="resume_stalled", label="Resume", task=resume_stalled_task))
+    assert job.result == {"resumed": 1}, job.message
+    assert finished(Job.objects.get(requested_by_label="resume")).state == Job.State.SUCCEEDED
+    lost.refresh_from_db()
+    assert lost.state == Order.State.OPEN
+    assert [o["id"] for o in orders_with(sandbox.dump(), lost.client_oid)] == [lost.kucoin_order_id]
