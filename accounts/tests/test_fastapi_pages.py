@@ -149,3 +149,24 @@ def test_the_token_refresh_schedule_exists(transactional_db):
     task = PeriodicTask.objects.get(name="Refresh Fast API tokens")
     assert task.task == "brokeroffice.scheduled_job" and task.interval.every == 10
     assert json.loads(task.args) == ["accounts.fastapi_tokens_refresh", "Refresh Fast API tokens"]
+
+
+def test_a_connected_accounts_page_lists_its_orders_and_offers_an_order_with_its_key(client, make_staff):
+    from decimal import Decimal
+
+    from trading.models import Order
+
+    row = connection()
+    order = Order.objects.create(fast_api_connection=row, market="spot", symbol="BTC-USDT", side="buy", type="limit",
+                                 price=Decimal("1000"), size=Decimal("0.001"), state=Order.State.OPEN,
+                                 verification=Order.Verification.TAGGED)
+    login(client, make_staff, "operator")
+    detail = html(client.get(f"/fast-api/{row.pk}/"))
+    assert f"/orders/{order.pk}/" in detail and "Tagged" in detail
+    assert f'/orders/new/?connection={row.pk}' in detail and "Place an order with this account" in detail
+    assert "/orders/?customer=cust-0042" in detail
+
+    unused = connection(customer_ref="cust-0044", api_key="madeupfastkey000000000004", key_in_use=False)
+    detail = html(client.get(f"/fast-api/{unused.pk}/"))
+    assert "Place an order with this account" not in detail
+    assert "No orders placed from the back-office for customer cust-0044." in detail

@@ -25,6 +25,7 @@ from accounts.tasks import fastapi_tokens_refresh_task
 from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, VIEWER, role_required
+from trading.selectors import orders_of_connection
 
 logger = logging.getLogger("accounts.fastapi")
 # The public start URL: at most this many new logins per client address per minute.
@@ -137,7 +138,7 @@ def connection_list(request):
 def connection_detail(request, pk: int):
     connection = get_object_or_404(FastApiConnection, pk=pk)
     context = {"connection": connection, "job": job_in_request(request), "failure": failure_for_staff(connection),
-               "now": timezone.now(),
+               "now": timezone.now(), "orders": orders_of_connection(connection.pk),
                "can_retry": not connection.api_key and bool(connection.refresh_token)
                and connection.state in (State.FAILED, State.CONNECTED)}
     return render(request, "accounts/fastapi/connection_detail.html", context)
