@@ -194,6 +194,11 @@ class SubAccountApiKey(KuCoinAction):
         return f"apikey:{self.pk}"
 
 
+def new_transfer_client_oid() -> str:
+    """A string from the start (a UUID object would be one type before saving and another after)."""
+    return str(uuid.uuid4())
+
+
 class Transfer(KuCoinAction):
     """Funds moved between the broker account and a sub-account. The clientOid is saved before sending."""
 
@@ -214,7 +219,8 @@ class Transfer(KuCoinAction):
 
     FINAL_STATES = (State.SUCCEEDED, State.FAILED)
 
-    client_oid = models.CharField(max_length=64, unique=True, default=uuid.uuid4, editable=False, verbose_name="clientOid")
+    client_oid = models.CharField(max_length=64, unique=True, default=new_transfer_client_oid, editable=False,
+                                  verbose_name="clientOid")
     sub_account = models.ForeignKey(SubAccount, on_delete=models.PROTECT, related_name="transfers")
     direction = models.CharField(max_length=3, choices=Direction.choices)
     currency = models.CharField(max_length=20)
