@@ -106,7 +106,15 @@ def _lines_from_chunks(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
     for chunk in chunks:
         if not chunk:
             continue
-        parts = (pending + decoder.decode(chunk)).split("\n")
+        buffered = decoder.getstate()[0]
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            # Hand on the whole lines before the bad byte, so that the error is reported at its own line.
+            good = (buffered + chunk)[:exc.start].decode(encoding, errors="ignore")
+            yield from (part + "\n" for part in (pending + good).split("\n")[:-1])
+            raise
+        parts = (pending + text).split("\n")
         pending = parts.pop()  # the unfinished last line
         if len(pending) > MAX_LINE_CHARS:
             raise RebateFileError(0, f"a line longer than {MAX_LINE_CHARS} characters: not a rebate file")

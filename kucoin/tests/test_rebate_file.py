@@ -112,3 +112,16 @@ def test_line_without_end_is_refused():
 
     with pytest.raises(RebateFileError, match="longer than"):
         list(read_rebate_file(endless_line()))
+
+
+def test_a_byte_that_is_not_utf8_is_reported_at_its_own_line_even_deep_in_a_block():
+    import pytest as _pytest
+
+    from kucoin.rebate_file import RebateFileError, read_rebate_file
+
+    header = b"date,uid,tradeType,feeCurrency,volume,fee,rebateCurrency,rebateAmount\n"
+    good = b"2024-06-10,100000001,SPOT,USDT,1,1,USDT,1\n"
+    body = header + good * 500 + b"2024-06-10,1000000\xc3\x28,SPOT,USDT,1,1,USDT,1\n" + good
+    with _pytest.raises(RebateFileError) as caught:
+        list(read_rebate_file(iter([body[:7000], body[7000:]])))
+    assert caught.value.line == 502

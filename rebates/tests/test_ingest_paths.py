@@ -63,8 +63,7 @@ BAD = {
     "an empty uid": (SAME["plain"].replace(b"100000002", b" "), 3),
     "a uid too long": (SAME["plain"].replace(b"100000002", b"1" * 33), 3),
     "a NUL byte": (SAME["plain"].replace(b"BTC,0.1", b"BT\x00C,0.1"), 3),
-    # The reader decodes 64 KiB at a time and names the first line of the block the bad byte is in.
-    "not UTF-8": (SAME["plain"].replace(b"BTC,0.1", b"BT\xffC,0.1"), 1),
+    "not UTF-8": (SAME["plain"].replace(b"BTC,0.1", b"BT\xffC,0.1"), 3),
     "a missing column": (SAME["plain"].replace(b",rebateAmount", b",payout"), 1),
 }
 
