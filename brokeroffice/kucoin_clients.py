@@ -9,7 +9,7 @@ from django.conf import settings
 from brokeroffice.calllog import record_kucoin_call
 from kucoin import Credentials, Hosts, KuCoinClient, PartnerCredentials, ServerClock
 from kucoin.oauth import OAuthClient
-from kucoin.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+from kucoin.ratelimit import WINDOW_MS, InProcessRateLimiter, RateLimiter, RedisRateLimiter
 
 
 def kucoin_hosts() -> Hosts:
@@ -22,17 +22,17 @@ def kucoin_hosts() -> Hosts:
 
 
 @lru_cache(maxsize=1)
-def _rate_limiter(redis_url: str) -> RateLimiter:
+def _rate_limiter(redis_url: str, window_ms: int = WINDOW_MS) -> RateLimiter:
     if redis_url:
         import redis
 
         # Shared by every worker process and machine, so each account stays under its quota.
-        return RedisRateLimiter(redis.Redis.from_url(redis_url))
-    return InProcessRateLimiter()
+        return RedisRateLimiter(redis.Redis.from_url(redis_url), window_ms=window_ms)
+    return InProcessRateLimiter(window_ms=window_ms)
 
 
 def rate_limiter() -> RateLimiter:
-    return _rate_limiter(settings.REDIS_URL)
+    return _rate_limiter(settings.REDIS_URL, settings.KUCOIN_RATE_LIMIT_WINDOW_MS)
 
 
 @lru_cache(maxsize=4)

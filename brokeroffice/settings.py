@@ -266,6 +266,9 @@ KUCOIN_SPOT_URL = env.str("KUCOIN_SPOT_URL", default="https://api.kucoin.com")
 KUCOIN_FUTURES_URL = env.str("KUCOIN_FUTURES_URL", default="https://api-futures.kucoin.com")
 KUCOIN_BROKER_URL = env.str("KUCOIN_BROKER_URL", default="https://api-broker.kucoin.com")
 KUCOIN_OAUTH_URL = env.str("KUCOIN_OAUTH_URL", default="https://www.kucoin.com")
+# KuCoin counts request weight per account and pool in windows of this length (30 s); the shared limiter
+# uses the same. Only a test against a sandbox with shorter windows changes it.
+KUCOIN_RATE_LIMIT_WINDOW_MS = env.int("KUCOIN_RATE_LIMIT_WINDOW_MS", default=30_000)
 KUCOIN_API_KEY = env.str("KUCOIN_API_KEY", default="")
 KUCOIN_API_SECRET = env.str("KUCOIN_API_SECRET", default="")
 KUCOIN_API_PASSPHRASE = env.str("KUCOIN_API_PASSPHRASE", default="")

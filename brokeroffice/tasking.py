@@ -5,12 +5,24 @@ import random
 from contextlib import contextmanager
 from typing import Iterator
 
-from brokeroffice.leases import LeaseHeld
-from kucoin.errors import OutcomeUnknownError, RateLimitError, ServerError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from django.db import close_old_connections
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-# Worth another try later: KuCoin was busy or did not answer, or another worker holds the row.
-TRANSIENT_ERRORS = (OutcomeUnknownError, ServerError, RateLimitError, LeaseHeld)
+from brokeroffice.leases import LeaseHeld
+from kucoin.errors import InvalidTimestampError, OutcomeUnknownError, RateLimitError, ServerError
+
+# Worth another try later: KuCoin was busy or did not answer (or refused a timestamp: nothing was done),
+# another worker holds the row, or the database or Redis went away for a moment (a restart).
+INFRASTRUCTURE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError, RedisConnectionError, RedisTimeoutError)
+TRANSIENT_ERRORS = (OutcomeUnknownError, ServerError, RateLimitError, LeaseHeld, InvalidTimestampError,
+                    *INFRASTRUCTURE_ERRORS)
 MAX_RETRIES = 8
+# Sending the retry needs the broker: while Redis restarts, keep trying for about five minutes rather than
+# failing the job (kombu's default gives up after three tries within a second or so).
+PUBLISH_RETRY_POLICY = {"max_retries": 60, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 5}
 # Far below the queue's visibility timeout, so that Redis never re-delivers a waiting retry.
 MAX_COUNTDOWN_SECONDS = 300
 
@@ -27,4 +39,22 @@ def retrying(task) -> Iterator[None]:
     try:
         yield
     except TRANSIENT_ERRORS as exc:
-        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, exc), max_retries=MAX_RETRIES)
+        if isinstance(exc, INFRASTRUCTURE_ERRORS):
+            close_old_connections()  # a connection the database cut is not reused by the next attempt
+        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, exc), max_retries=MAX_RETRIES,
+                         retry_policy=PUBLISH_RETRY_POLICY)
+
+
+def _requeue_after_infrastructure_failure(sender=None, exception=None, args=None, kwargs=None, **_) -> None:
+    """A task that failed because the database or Redis went away outside `retrying` (in job_run's first or
+    last write, say) is sent again instead of being lost: its services check KuCoin before acting."""
+    if not isinstance(exception, INFRASTRUCTURE_ERRORS) or sender is None or sender.request.retries >= MAX_RETRIES:
+        return
+    close_old_connections()
+    sender.retry(args=args, kwargs=kwargs, exc=exception, throw=False, max_retries=MAX_RETRIES,
+                 countdown=backoff_seconds(sender.request.retries), retry_policy=PUBLISH_RETRY_POLICY)
+
+
+from celery.signals import task_failure  # noqa: E402
+
+task_failure.connect(_requeue_after_infrastructure_failure, weak=False)

@@ -6,9 +6,11 @@ sliding log of granted weights: an entry counts against the budget from its
 grant until grant + window, which is never looser than KuCoin's fixed window.
 
 What KuCoin tells us is folded in as synthetic entries:
-- `observe` (gw-ratelimit-* headers): the quota becomes the learned limit and,
-  when KuCoin has counted more than we have, the difference is booked until
-  KuCoin's reset;
+- `observe` (gw-ratelimit-* headers): the quota becomes the learned limit; our
+  newest grants, up to what KuCoin counted in its current window, are held
+  until KuCoin's reset (older ones KuCoin counted in its previous window and
+  free up on their own time); when KuCoin has counted more than we have, the
+  difference is booked until the reset;
 - `exhaust` (a 429000): the whole quota is booked until the reset.
 
 Account keys are opaque ids (credential_id or a hash of the API key), never a key.
@@ -106,16 +108,22 @@ class _Budget:
         self.used += weight
 
     def hold_until(self, deadline: int, counted: int) -> None:
-        """KuCoin counted `counted` in a window that ends at `deadline`: the oldest of our grants,
-        up to that weight, cannot free up before then."""
-        extended = 0
-        while self.expiries and self.expiries[0] < deadline and extended + self.weights[0] <= counted:
-            w = self.weights[0]
-            del self.expiries[0]
-            del self.weights[0]
+        """KuCoin counted `counted` in its window that ends at `deadline`: those are our NEWEST grants, up to
+        that weight (older ones KuCoin counted in its previous window), and none of them may free up before
+        then."""
+        seen, early = 0, []
+        for i in range(len(self.expiries) - 1, -1, -1):
+            if seen + self.weights[i] > counted:
+                break
+            seen += self.weights[i]
+            if self.expiries[i] < deadline:
+                early.append(i)
+        for i in early:  # descending: each deletion leaves the indexes still to visit in place
+            w = self.weights[i]
+            del self.expiries[i]
+            del self.weights[i]
             self.used -= w
             self.book(deadline, w)
-            extended += w
 
     def wait_ms(self, now: int, weight: int, limit: int) -> int:
         excess = self.used + weight - limit
@@ -241,15 +249,16 @@ redis.call('SET', KEYS[3], limit, 'EX', 86400)
 local used = purge()
 local counted = limit - remaining
 if reset > 0 then
-  -- KuCoin's window ends at now + reset: the oldest grants it counted cannot free up earlier.
+  -- KuCoin's window ends at now + reset: the grants it counted in it, our newest ones up to `counted`
+  -- (older ones it counted in its previous window), cannot free up earlier.
   local deadline = now + reset
-  local early = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. deadline)
-  local extended = 0
-  for _, m in ipairs(early) do
-    local w = tonumber(string.match(m, ':(%d+)$'))
-    if extended + w > counted then break end
-    redis.call('ZADD', KEYS[1], deadline, m)
-    extended = extended + w
+  local newest = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  local seen = 0
+  for i = 1, #newest, 2 do
+    local w = tonumber(string.match(newest[i], ':(%d+)$'))
+    if seen + w > counted then break end
+    seen = seen + w
+    if tonumber(newest[i + 1]) < deadline then redis.call('ZADD', KEYS[1], deadline, newest[i]) end
   end
   touch()
   if counted > used then

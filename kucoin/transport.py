@@ -248,7 +248,7 @@ class Transport:
                     msg = f"unreadable answer from KuCoin (HTTP {status})"
                     if status == 429:
                         error = RateLimitError("Too Many Requests", http_status=status, endpoint=name)
-                    elif status < 500 and status != 200:
+                    elif status < 500 and status != 200 and is_get:
                         error = error_for(None, msg, status, name)
                     elif is_get:
                         error, retry = ServerError(msg, http_status=status, endpoint=name), True

@@ -260,7 +260,8 @@ def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
         rebate_file = RebateFile.objects.get(pk=file_id)
         attempt = rebate_file.attempts + 1
         _mark(file_id, attempts=attempt)
-        if not rebate_file.has_content:
+        downloaded_now = not rebate_file.has_content
+        if downloaded_now:
             try:
                 _download(rebate_file)
             except RETRYABLE as exc:
@@ -274,7 +275,16 @@ def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
                 reason = error_in_words(exc)
                 _mark(file_id, state=RebateFile.State.FAILED, error=reason)
                 raise RebateFileRejected(reason) from exc
-        return rebate_file_ingest(rebate_file=rebate_file)
+        try:
+            return rebate_file_ingest(rebate_file=rebate_file)
+        except RebateFileRejected as exc:
+            if not downloaded_now or final_attempt:
+                raise
+            # Bytes that do not read right after a download may have been cut short on the way: fetch again.
+            RebateFile.objects.get(pk=file_id).content.delete(save=False)
+            _mark(file_id, content="", size=None, sha256="", state=RebateFile.State.PENDING,
+                  error=f"Attempt {attempt}: {exc} It will be downloaded again.")
+            raise DownloadFailed(f"The downloaded file could not be read ({exc}); it will be downloaded again.") from exc
 
 
 def _download(rebate_file: RebateFile) -> None:

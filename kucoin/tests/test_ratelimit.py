@@ -193,3 +193,60 @@ def test_redis_observe_holds_counted_grants(redis_client):
     time.sleep(0.3)  # our own entry has expired, KuCoin's window has not
     with pytest.raises(BudgetWaitExceeded):
         lim.acquire("a", "spot", 1)
+
+
+# --- What KuCoin counted: our newest grants, not the previous window's -----------------------------
+
+def test_observe_holds_the_newest_grants_kucoin_counted_not_those_of_its_previous_window():
+    """A saturated account: KuCoin's window 2 counts only the newest grant, so the grant of window 1 frees up
+    on its own time (holding it until KuCoin's reset would halve the throughput)."""
+    lim, clock, slept = _limiter(max_wait_s=0)
+    lim.quotas["spot"] = 4
+    start = clock.now
+    for at in (0, 100):  # KuCoin's window 1 counts both
+        clock.now = start + at
+        lim.acquire("a", "spot", 2)
+    clock.now = start + 1050  # KuCoin's window 2 began at +1000; our grant of +0 has expired, that of +100 not
+    lim.acquire("a", "spot", 2)
+    lim.observe("a", "spot", limit=4, remaining=2, reset_ms=950)  # KuCoin: 2 counted in window 2
+    clock.now = start + 1120  # the grant of +100 (window 1) has expired: room for one more call in window 2
+    lim.acquire("a", "spot", 2)
+    with pytest.raises(BudgetWaitExceeded):  # and no more: window 2 is full
+        lim.acquire("a", "spot", 2)
+    assert slept == []
+
+
+def test_observe_holds_a_newest_grant_that_kucoin_counted_after_its_window_turned():
+    """A call granted just before KuCoin's window turned but counted in the new one (it was on the way):
+    it must not free up before KuCoin's reset, while the older grant frees up on its own time."""
+    lim, clock, slept = _limiter(max_wait_s=0)
+    lim.quotas["spot"] = 4
+    start = clock.now
+    lim.acquire("a", "spot", 2)  # +0, in KuCoin's previous window
+    clock.now = start + 900
+    lim.acquire("a", "spot", 2)  # +900, reaches KuCoin after its window turned at +950
+    clock.now = start + 960
+    lim.observe("a", "spot", limit=4, remaining=2, reset_ms=990)  # KuCoin's window ends at +1950
+    clock.now = start + 1920  # our own expiry of the +900 grant (+1900) has passed, KuCoin's reset has not
+    lim.acquire("a", "spot", 2)
+    with pytest.raises(BudgetWaitExceeded) as refused:
+        lim.acquire("a", "spot", 2)
+    assert 25 <= refused.value.reset_ms <= 35  # the held grant frees up at KuCoin's reset (+1950)
+    assert slept == []
+
+
+def test_redis_observe_holds_the_newest_grants_kucoin_counted(redis_client):
+    import time
+    prefix = "test:" + uuid.uuid4().hex
+    lim = RedisRateLimiter(redis_client, quotas={"spot": 10}, window_ms=10_000, max_wait_s=0, prefix=prefix)
+    for _ in range(3):
+        lim.acquire("a", "spot", 2)
+        time.sleep(0.01)  # distinct expiries: oldest to newest
+    log = lim._keys("a", "spot")[0]
+    before = redis_client.zrange(log, 0, -1, withscores=True)
+    assert [m for m, _ in before] == [b"1:2", b"2:2", b"3:2"]
+    lim.observe("a", "spot", limit=10, remaining=6, reset_ms=30_000)  # KuCoin counted 4: our two newest
+    after = dict(redis_client.zrange(log, 0, -1, withscores=True))
+    assert after[b"1:2"] == dict(before)[b"1:2"]  # the oldest keeps its own expiry
+    assert after[b"2:2"] == after[b"3:2"] >= dict(before)[b"3:2"] + 19_000  # held until KuCoin's reset
+    assert int(redis_client.hget(lim._keys("a", "spot")[1], "used")) == 6  # nothing booked twice

@@ -5,7 +5,8 @@ Each round changes what KuCoin (the sandbox) would put in the files, so that eve
 before, then pulls some days again while the file server fails at random: connections dropped before or
 after the answer, 503s, bodies cut at a random byte (the full Content-Length announced, fewer bytes sent,
 like a connection lost mid-transfer) and bodies truncated with a matching length (the sandbox's `malformed`
-fault). A round's file is either stored whole and ingested, or fails and changes nothing."""
+fault; a file that does not read after its download is fetched again). A round's file is either stored whole
+and ingested, or fails and changes nothing; in the last round every file arrives truncated, so that it fails."""
 from __future__ import annotations
 
 import hashlib
@@ -120,6 +121,8 @@ def test_records_always_equal_the_last_complete_file_of_each_day(kucoin_worker, 
         chosen = history[first:first + rng.randrange(1, 3)]
         trade_type = rng.choice(["spot", "futures"])
         change_ledger(sandbox, chosen, rng)
+        if round_number == ROUNDS - 1:
+            sandbox.set_fault("malformed", path="/_files/")  # every download: the round fails, changing nothing
         job = finished(rebate_sync_request(begin=chosen[0], end=chosen[-1], trade_types=[trade_type]), timeout=60)
         outcomes.append(job.state)
         context = f"round {round_number} (seed {SEED}), {trade_type} {chosen[0]}..{chosen[-1]}: {job.state} {job.error}"
