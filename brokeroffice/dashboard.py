@@ -93,8 +93,9 @@ def rebate_summary(today=None) -> dict:
 
 
 def tagged_share_today() -> dict:
-    from trading.selectors import tagged_share
+    """Today's tagged share over every account: the day's totals only (one grouped read of today's counts,
+    never the per-account table)."""
+    from trading.selectors import share_of_day
 
-    share = tagged_share(days=1)
-    today = share["per_day"][0] if share["per_day"] else None
-    return {"today": today, "computed_at": share["computed_at"]}
+    today = share_of_day()
+    return {"today": today, "computed_at": today["computed_at"] if today else None}

@@ -21,15 +21,13 @@ from trading.services.orders import (
 )
 
 COUNT_CAP = 2000
-ADMIN_ACCOUNTS = 30
 
 
 def worst(share: dict) -> list[dict]:
-    """The sub-accounts with the lowest tagged share first (most untagged, then most unverified): the admin shows
-    these; the staff verification page shows them all."""
-    rows = sorted(share["per_account"], key=lambda r: (-(r["untagged"] or 0), r["share"] if r["share"] is not None
-                                                       else 101, -(r["unverified"] or 0)))
-    return rows[:ADMIN_ACCOUNTS]
+    """The accounts with the lowest tagged share first (most untagged, then the lowest share, then most
+    unverified): `tagged_share` reads only those (ADMIN_ACCOUNTS of them), sorted by the database; the staff
+    verification page pages through them all."""
+    return share["per_account"]
 
 
 # At most COUNT_CAP orders are counted: the page links stop at 40 pages (narrow the filters to go further back).
@@ -129,9 +127,11 @@ class OrderAdmin(admin.ModelAdmin):
                            obj.get_verification_display())
 
     def changelist_view(self, request, extra_context=None):
-        request._trading_share = selectors.tagged_share()
-        extra_context = {**(extra_context or {}), "share": request._trading_share,
-                         "share_accounts": worst(request._trading_share), "all_accounts": len(request._trading_share["per_account"])}
+        request._trading_share = selectors.tagged_share(accounts=selectors.ADMIN_ACCOUNTS)
+        shown = worst(request._trading_share)
+        extra_context = {**(extra_context or {}), "share": request._trading_share, "share_accounts": shown,
+                         "all_accounts": (selectors.share_accounts().count()
+                                          if len(shown) == selectors.ADMIN_ACCOUNTS else len(shown))}
         return super().changelist_view(request, extra_context)
 
     @admin.action(description="Verify tags now", permissions=["operate"])

@@ -133,6 +133,11 @@ class Order(KuCoinAction):
             # Date filters and the share of tagged orders per day / per sub-account (index-only).
             models.Index(fields=["created_at", "sub_account", "fast_api_connection", "verification"],
                          name="order_created_share_account"),
+            # The rebate reconciliation: tagged volume per day and account over a date range, index-only. Orders
+            # with nothing dealt add nothing to a volume, so they are left out of the index.
+            models.Index(fields=["created_at"], include=["sub_account", "fast_api_connection", "deal_funds"],
+                         name="order_tagged_dealt_created",
+                         condition=Q(verification="tagged", deal_funds__gt=0)),
             # Open-order limits per account and contract, and the sync of open orders.
             models.Index(fields=["sub_account", "symbol", "state"], name="order_live_per_symbol",
                          condition=Q(state__in=["pending", "unknown", "open"])),
@@ -200,6 +205,11 @@ class TagShare(models.Model):
 
     class Meta:
         ordering = ["-day"]
+        indexes = [
+            # The totals of one day (the dashboard), index-only.
+            models.Index(fields=["day"], include=["tagged", "untagged", "unverified", "computed_at"],
+                         name="tagshare_day_counts"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["day", "sub_account"], name="tagshare_unique_day_account",
                                     condition=Q(sub_account__isnull=False)),
@@ -213,3 +223,53 @@ class TagShare(models.Model):
     def __str__(self) -> str:
         account = self.sub_account_id or f"connection {self.fast_api_connection_id}"
         return f"{self.day} {account}: {self.tagged} tagged, {self.untagged} untagged"
+
+
+class TagShareDay(models.Model):
+    """The TagShare counts of one day over every account, written with them (`tag_share_refresh`): the per-day
+    table of the share pages reads a row a day instead of grouping every account's rows."""
+
+    day = models.DateField(unique=True)
+    tagged = models.PositiveIntegerField(default=0)
+    untagged = models.PositiveIntegerField(default=0)
+    unverified = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.tagged} tagged, {self.untagged} untagged"
+
+
+class TagShareAccount(models.Model):
+    """Per account (a sub-account or a connected account): its TagShare counts summed over the days after
+    `since` (the share window, `trading.selectors.SHARE_DAYS`), written with them (`tag_share_refresh`), so
+    that the share pages read one page of accounts, worst first, instead of grouping every account's days."""
+
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    fast_api_connection = models.ForeignKey(FastApiConnection, null=True, blank=True, on_delete=models.CASCADE,
+                                            related_name="+")
+    tagged = models.PositiveIntegerField(default=0)
+    untagged = models.PositiveIntegerField(default=0)
+    unverified = models.PositiveIntegerField(default=0)
+    # The percent tagged of the verified (to 0.1), for the order of the pages only; 101 when none is verified.
+    share_order = models.FloatField()
+    since = models.DateField(help_text="The counts are of the days after this one.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Worst first: most untagged, then the lowest share, then most not yet verified.
+            models.Index(models.F("untagged").desc(), "share_order", models.F("unverified").desc(), "id",
+                         name="tagshareaccount_worst"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(sub_account__isnull=False, fast_api_connection__isnull=True)
+                                   | Q(sub_account__isnull=True, fast_api_connection__isnull=False),
+                                   name="tagshareaccount_one_account"),
+        ]
+
+    def __str__(self) -> str:
+        account = self.sub_account_id or f"connection {self.fast_api_connection_id}"
+        return f"{account} since {self.since}: {self.tagged} tagged, {self.untagged} untagged"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, F, Min, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from trading.models import Order, TagShare
+from trading.models import Order, TagShare, TagShareAccount, TagShareDay
 
 LIST_FIELDS = (
     "pk", "client_oid", "market", "symbol", "side", "type", "price", "size", "funds", "qty", "value_qty", "stop",
@@ -69,21 +69,56 @@ def untagged_alert(limit: int = 5) -> dict:
     return {"orders": rows[:limit], "more": len(rows) > limit}
 
 
-def tagged_share(*, days: int = SHARE_DAYS) -> dict:
-    """Per day and per account (sub-account or connected account) over the last `days` days: orders by verification state, the share of
-    tagged among the verified ones, and how many are untagged. Read from the counts the schedule keeps
-    (TagShare, see `tag_share_refresh`): two small grouped reads, never the orders themselves."""
+ADMIN_ACCOUNTS = 30  # the accounts the orders admin shows above its list (worst first)
+ACCOUNTS_PER_PAGE = 100  # the accounts a page of the verification page shows
+
+
+def _with_share(row: dict) -> dict:
+    verified = row["tagged"] + row["untagged"]
+    row["verified"] = verified
+    row["share"] = None if not verified else round(100 * row["tagged"] / verified, 1)
+    return row
+
+
+def share_per_day(*, days: int = SHARE_DAYS) -> list[dict]:
+    """The last `days` days' counts over every account, newest first: a row a day (TagShareDay)."""
     since = timezone.localdate() - timedelta(days=days)
-    recent = TagShare.objects.filter(day__gt=since).order_by()
-    sums = {"tagged": Sum("tagged"), "untagged": Sum("untagged"), "unverified": Sum("unverified")}
-    per_day = list(recent.values("day").annotate(**sums, computed_at=Min("computed_at")).order_by("-day"))
-    per_account = list(recent.values("sub_account_id", "sub_account__account_name", "sub_account__uid",
-                                     "fast_api_connection_id", "fast_api_connection__customer_ref")
-                       .annotate(**sums).order_by("sub_account__account_name", "fast_api_connection__customer_ref"))
-    for row in per_day + per_account:
-        verified = row["tagged"] + row["untagged"]
-        row["verified"] = verified
-        row["share"] = None if not verified else round(100 * row["tagged"] / verified, 1)
+    return [_with_share(row) for row in TagShareDay.objects.filter(day__gt=since).order_by("-day")
+            .values("day", "tagged", "untagged", "unverified", "computed_at")]
+
+
+def share_of_day(day: date | None = None) -> dict | None:
+    """One day's counts over every account (the dashboard's figure), or None without any: one grouped read
+    of that day's TagShare rows (index-only)."""
+    day = day or timezone.localdate()
+    row = TagShare.objects.filter(day=day).order_by().aggregate(
+        tagged=Sum("tagged"), untagged=Sum("untagged"), unverified=Sum("unverified"), computed_at=Min("computed_at"))
+    if row["computed_at"] is None:
+        return None
+    return _with_share({"day": day, **row})
+
+
+def share_accounts() -> QuerySet:
+    """The accounts with orders in the share window (TagShareAccount), worst first: most untagged, then the
+    lowest tagged share, then most not yet verified. Slice it: the database sorts and cuts (an index holds
+    that order)."""
+    return (TagShareAccount.objects.order_by(F("untagged").desc(), "share_order", F("unverified").desc(), "id")
+            .values("sub_account_id", "sub_account__account_name", "sub_account__uid", "fast_api_connection_id",
+                    "fast_api_connection__customer_ref", "tagged", "untagged", "unverified"))
+
+
+def share_account_rows(rows) -> list[dict]:
+    """A slice of `share_accounts()` as rows with their verified count and share."""
+    return [_with_share(row) for row in rows]
+
+
+def tagged_share(*, days: int = SHARE_DAYS, accounts: int = ADMIN_ACCOUNTS) -> dict:
+    """Per day over the last `days` days and for the `accounts` worst accounts (sub-accounts or connected
+    accounts) over the share window: orders by verification state, the share of tagged among the verified ones,
+    and how many are untagged. Read from the counts the schedule keeps (TagShareDay, TagShareAccount, see
+    `tag_share_refresh`): a row a day and one page of accounts, never the orders, nor every account."""
+    per_day = share_per_day(days=days)
+    per_account = share_account_rows(share_accounts()[:accounts]) if accounts else []
     computed = [row["computed_at"] for row in per_day if row["computed_at"]]
     return {"days": days, "per_day": per_day, "per_account": per_account,
             "computed_at": min(computed) if computed else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -124,7 +125,12 @@ def orders_sync_view(request):
 
 @role_required(VIEWER)
 def verification(request):
-    context = {"share": selectors.tagged_share(), "alert": selectors.untagged_alert(limit=20),
+    """The share per day, and the accounts one page at a time, worst first (tens of thousands trade)."""
+    share = selectors.tagged_share(accounts=0)
+    accounts = Paginator(selectors.share_accounts(), selectors.ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+    accounts.object_list = selectors.share_account_rows(accounts.object_list)
+    share["per_account"] = accounts.object_list
+    context = {"share": share, "accounts": accounts, "alert": selectors.untagged_alert(limit=20),
                "job": job_in_request(request)}
     return render(request, "trading/verification.html", context)
 
