@@ -128,9 +128,11 @@ def tagged_share(*, days: int = SHARE_DAYS, accounts: int = ADMIN_ACCOUNTS) -> d
 def tag_counts(*, since: date) -> list[dict]:
     """Orders per day, account (sub-account or connected account) and verification state since `since`: one
     grouped read over the (created_at, sub_account, fast_api_connection, verification) index. For the scheduled
-    recount, not for pages."""
+    recount, not for pages. Orders KuCoin refused, or that failed before reaching it, have no tag to verify:
+    they are not counted (they would stay "not yet verified" for ever)."""
     tz = timezone.get_current_timezone()
-    return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz)).order_by()
+    return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz))
+                .exclude(state__in=(Order.State.REJECTED, Order.State.FAILED)).order_by()
                 .annotate(day=TruncDate("created_at"))
                 .values("day", "sub_account_id", "fast_api_connection_id", "verification")
                 .annotate(n=Count("pk")))

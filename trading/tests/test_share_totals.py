@@ -105,3 +105,15 @@ def test_the_dashboard_reads_the_days_totals(accounts):
     assert (today["tagged"], today["untagged"], today["unverified"]) == (4 + 3, 2 + 1, 2)
     assert today["share"] == round(100 * 7 / 10, 1)
     assert selectors.share_of_day(timezone.localdate() - timedelta(days=1)) is None
+
+
+def test_orders_that_never_reached_kucoin_are_not_counted_as_waiting_for_verification():
+    key = ApiKeyFactory()
+    orders(key, 2)
+    orders(key, 1, state=Order.State.REJECTED, verification=Order.Verification.UNVERIFIED, tags="",
+           error_message="Balance not enough")
+    orders(key, 1, state=Order.State.FAILED, verification=Order.Verification.UNVERIFIED, tags="")
+    orders(key, 1, state=Order.State.UNKNOWN, verification=Order.Verification.UNVERIFIED, tags="")
+    tag_share_refresh()
+    today = TagShareDay.objects.get(day=timezone.localdate())
+    assert (today.tagged, today.untagged, today.unverified) == (2, 0, 1)
