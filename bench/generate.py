@@ -182,7 +182,8 @@ def sub_accounts(n: int) -> float:
 ORDER_COLUMNS = ("error_code", "error_message", "client_oid", "market", "sub_account_id", "purpose", "symbol", "side",
                  "type", "price", "size", "time_in_force", "post_only", "hidden", "iceberg", "stp", "remark",
                  "margin_mode", "reduce_only", "close_order", "force_hold", "stop", "stop_price_type", "state",
-                 "kucoin_order_id", "fee_currency", "tags", "verification", "verified_at", "created_at", "updated_at")
+                 "kucoin_order_id", "fee_currency", "tags", "verification", "verified_at", "created_at", "updated_at",
+                 "deal_size", "deal_funds")
 SYMBOLS = (("spot", "BTC-USDT"), ("spot", "ETH-USDT"), ("spot", "KCS-USDT"),
            ("futures", "XBTUSDTM"), ("futures", "ETHUSDTM"), ("futures", "SOLUSDTM"))
 ORDER_STATES = ("open", "filled", "cancelled")
@@ -200,7 +201,8 @@ def _order_rows(n: int, first_sub: int, subs: int) -> Iterator[tuple]:
                "buy" if i % 2 else "sell", "limit", 30000, "0.001", "GTC", False, False, False, "", "", "",
                False, False, False, "", "", ORDER_STATES[i % 3], f"k{i:012d}", "USDT",
                "" if untagged or unverified else "partner:bench", verification,
-               None if unverified else created, created, created)
+               None if unverified else created, created, created,
+               *(("0.001", "30") if ORDER_STATES[i % 3] == "filled" else (None, None)))  # filled: what was dealt
 
 
 def orders(n: int) -> float:
