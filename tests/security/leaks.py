@@ -162,18 +162,20 @@ def without_shown_once(body: str) -> tuple[str, list[str]]:
 
 
 def recorded_pages() -> Iterator[tuple[str, str]]:
-    """(where, body) of every recorded page, with the shown-once values cut out; a value shown once on two
-    pages is kept in the second, so that it is found."""
+    """(where, body) of every recorded page, with the shown-once values cut out; a value shown once on the same
+    key's page twice is kept the second time, so that it is found. (Per page, not across pages: the sandbox is
+    reset to one seed for every test, so keys made by different tests can have the same made-up secret.)"""
     folder = pages_dir()
     if folder is None or not folder.is_dir():
         return
-    seen_once: set[str] = set()
+    seen_once: set[tuple[str, str]] = set()
     for path in sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime_ns):
         text = path.read_text(encoding="utf-8", errors="replace")
         where, _, body = text.partition("\n")
+        page = where.split(" ")[1].split("?")[0] if " " in where else where
         stripped, shown = without_shown_once(body)
-        again = [value for value in shown if value in seen_once]
-        seen_once.update(shown)
+        again = [value for value in shown if (page, value) in seen_once]
+        seen_once.update((page, value) for value in shown)
         yield f"page {where}", stripped + "\n".join(again)
 
 

@@ -97,6 +97,7 @@ def field_value(draw, field) -> str:
     return draw(hostile_text)
 
 
+@pytest.mark.typed_secrets
 def test_every_form_refuses_bad_input_in_words_and_stores_nothing(client, world, make_staff):
     client.force_login(make_staff("broker-admin", username="bad-input"))
     forms = forms_on_pages(client, world)
