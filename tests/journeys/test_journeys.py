@@ -102,8 +102,11 @@ def test_run_the_broker_set_up_check(live_server, page, operator, kucoin_worker,
     page.get_by_label("Market").select_option("spot")
     page.get_by_role("button", name="Run the check").click()
     wait_for_job_end(page)
-    main = page.locator("main").inner_text()
-    assert "tagged" in main.lower() and "cancel" in main.lower()
+    from trading.models import Order
+
+    check = Order.objects.get(purpose=Order.Purpose.SETUP_CHECK)
+    assert check.verification == Order.Verification.TAGGED and check.state == Order.State.CANCELLED
+    assert "The test order was cancelled." in page.locator(".job-progress").inner_text()
     screenshot("checked")
 
 
