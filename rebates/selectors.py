@@ -22,6 +22,7 @@ from rebates.models import (
     RebateYearTotal,
     TradeType,
 )
+from rebates.totals import month_start, week_start
 
 PERIODS = ("day", "week", "month")
 ZERO = Decimal(0)
@@ -66,9 +67,9 @@ def default_filter(today: date) -> ReportFilter:
 
 def period_start(day: date, period: str) -> date:
     if period == "week":
-        return day - timedelta(days=day.weekday())
+        return week_start(day)
     if period == "month":
-        return day.replace(day=1)
+        return month_start(day)
     return day
 
 
@@ -194,10 +195,6 @@ def rebates_by_sub_account(f: ReportFilter, limit: int | None = None, names: boo
     return ordered
 
 
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -257,7 +254,7 @@ def _plan(f: ReportFilter) -> Plan:
 
 
 def _plan_months(plan: Plan, begin: date, end: date) -> None:
-    month = _month_start(begin)
+    month = month_start(begin)
     while month <= end:
         last = _next_month(month) - timedelta(days=1)
         first_day, last_day = max(month, begin), min(last, end)

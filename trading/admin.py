@@ -23,13 +23,6 @@ from trading.services.orders import (
 COUNT_CAP = 2000
 
 
-def worst(share: dict) -> list[dict]:
-    """The accounts with the lowest tagged share first (most untagged, then the lowest share, then most
-    unverified): `tagged_share` reads only those (ADMIN_ACCOUNTS of them), sorted by the database; the staff
-    verification page pages through them all."""
-    return share["per_account"]
-
-
 # At most COUNT_CAP orders are counted: the page links stop at 40 pages (narrow the filters to go further back).
 CappedCountPaginator = capped_count_paginator(COUNT_CAP)
 
@@ -57,7 +50,7 @@ class SubAccountUidFilter(admin.SimpleListFilter):
         """The sub-accounts with orders in the share's window (read already for the share table); any UID
         works in the URL."""
         share = getattr(request, "_trading_share", None) or selectors.tagged_share()
-        return [(row["sub_account__uid"], row["sub_account__account_name"]) for row in worst(share)
+        return [(row["sub_account__uid"], row["sub_account__account_name"]) for row in share["per_account"]
                 if row["sub_account__uid"]]
 
     def queryset(self, request, queryset):
@@ -75,7 +68,7 @@ class ConnectedAccountFilter(admin.SimpleListFilter):
         """The connected accounts with orders in the share's window; any customer reference works in the URL."""
         share = getattr(request, "_trading_share", None) or selectors.tagged_share()
         return [(row["fast_api_connection__customer_ref"], row["fast_api_connection__customer_ref"])
-                for row in worst(share) if row["fast_api_connection__customer_ref"]]
+                for row in share["per_account"] if row["fast_api_connection__customer_ref"]]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -128,9 +121,10 @@ class OrderAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         request._trading_share = selectors.tagged_share(accounts=selectors.ADMIN_ACCOUNTS)
-        shown = worst(request._trading_share)
+        shown = request._trading_share["per_account"]
         extra_context = {**(extra_context or {}), "share": request._trading_share, "share_accounts": shown,
-                         "all_accounts": (selectors.share_accounts().count()
+                         # capped: a count over every account that trades is not worth a page load
+                         "all_accounts": (selectors.share_accounts()[:COUNT_CAP].count()
                                           if len(shown) == selectors.ADMIN_ACCOUNTS else len(shown))}
         return super().changelist_view(request, extra_context)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
+from brokeroffice.admin_base import CappedCountPaginator
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
 from trading import selectors
 from trading.forms import BrokerVerifyForm, OrderFilterForm, OrderForm
@@ -127,7 +127,8 @@ def orders_sync_view(request):
 def verification(request):
     """The share per day, and the accounts one page at a time, worst first (tens of thousands trade)."""
     share = selectors.tagged_share(accounts=0)
-    accounts = Paginator(selectors.share_accounts(), selectors.ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+    accounts = CappedCountPaginator(selectors.share_accounts(), selectors.ACCOUNTS_PER_PAGE).get_page(
+        request.GET.get("page"))
     accounts.object_list = selectors.share_account_rows(accounts.object_list)
     share["per_account"] = accounts.object_list
     context = {"share": share, "accounts": accounts, "alert": selectors.untagged_alert(limit=20),
