@@ -40,3 +40,11 @@ def test_a_first_run_fills_every_page_and_a_second_run_adds_nothing(kucoin_worke
     assert demo_seed(said.append) is False
     assert said[-1] == "the database holds sub-accounts already: no demo data added"
     assert Order.objects.count() == TRADERS * 4 + traders_with_futures
+
+
+def test_make_run_learns_from_the_sandbox_which_sub_accounts_can_trade_futures(sandbox):
+    from brokeroffice.management.commands.demo_seed import futures_funded
+
+    expected = {row["uid"] for row in sandbox.dump()["balances"]
+                if row["accountType"] == "CONTRACT" and row["currency"] == "USDT" and float(row["available"]) > 0}
+    assert expected and futures_funded(sandbox.urls["spot"] + "/_sandbox") == expected

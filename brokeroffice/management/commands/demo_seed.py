@@ -30,6 +30,6 @@ class Command(BaseCommand):
 def futures_funded(control_url: str) -> set[str]:
     """Sub-accounts whose futures account holds USDT in the sandbox: only they can place a futures order."""
     with urllib.request.urlopen(control_url.rstrip("/") + "/state", timeout=10) as response:
-        state = json.load(response)
+        state = json.load(response)["data"]  # KuCoin's envelope, as every sandbox answer
     return {row["uid"] for row in state["balances"]
             if row["accountType"] == "CONTRACT" and row["currency"] == "USDT" and Decimal(row["available"]) > 0}
