@@ -248,9 +248,7 @@ class Transport:
                     msg = f"unreadable answer from KuCoin (HTTP {status})"
                     if status == 429:
                         error = RateLimitError("Too Many Requests", http_status=status, endpoint=name)
-                    elif status < 500 and status != 200 and is_get:
-                        error = error_for(None, msg, status, name)
-                    elif is_get:
+                    elif is_get:  # no KuCoin answer can be read in it: not a refusal, and reading is safe to repeat
                         error, retry = ServerError(msg, http_status=status, endpoint=name), True
                     else:
                         error = OutcomeUnknownError(msg, http_status=status, endpoint=name)

@@ -113,14 +113,16 @@ def test_400002_twice_raises(fake, make_client):
 
 def test_get_retries_5xx_then_succeeds(fake, make_client, records):
     fake.route("GET", SUB, {"currentPage": 1, "pageSize": 20, "totalNum": 0, "totalPage": 0, "items": []})
-    client = make_client(clock=ServerClock())
+    client = make_client(clock=ServerClock(), max_get_retries=4)
     client.sync_clock()
     fake.faults = [("status", 502, {"code": "500000", "msg": "bad gateway"}), ("raw", 200, b"<html>oops"),
-                   ("drop_before",)]
+                   ("drop_before",), ("raw", 400, b'{"code": "4001')]
     client.broker.get_sub_accounts()
     calls = [r for r in records if r.path == SUB]
+    # An unreadable 400 (a body cut on the way) holds no refusal of KuCoin's: it is read again, as a 5xx is.
     assert [(r.http_status, r.error) for r in calls] == [
-        (502, "ServerError"), (200, "ServerError"), (None, "ServiceUnavailableError"), (200, None)]
+        (502, "ServerError"), (200, "ServerError"), (None, "ServiceUnavailableError"), (400, "ServerError"),
+        (200, None)]
 
 
 def test_get_retries_are_bounded(fake, make_client):
