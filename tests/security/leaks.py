@@ -163,8 +163,9 @@ def without_shown_once(body: str) -> tuple[str, list[str]]:
 
 def recorded_pages() -> Iterator[tuple[str, str]]:
     """(where, body) of every recorded page, with the shown-once values cut out; a value shown once on the same
-    key's page twice is kept the second time, so that it is found. (Per page, not across pages: the sandbox is
-    reset to one seed for every test, so keys made by different tests can have the same made-up secret.)"""
+    key's page twice in one login session is kept the second time, so that it is found. (Not across sessions
+    or pages: the sandbox is reset to one seed for every test, and SQLite numbers rows from 1 again, so keys of
+    different tests can have the same made-up secret and the same page.)"""
     folder = pages_dir()
     if folder is None or not folder.is_dir():
         return
@@ -172,7 +173,8 @@ def recorded_pages() -> Iterator[tuple[str, str]]:
     for path in sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime_ns):
         text = path.read_text(encoding="utf-8", errors="replace")
         where, _, body = text.partition("\n")
-        page = where.split(" ")[1].split("?")[0] if " " in where else where
+        where, _, session = where.partition("\t")
+        page = (session, where.split(" ")[1].split("?")[0] if " " in where else where)
         stripped, shown = without_shown_once(body)
         again = [value for value in shown if (page, value) in seen_once]
         seen_once.update((page, value) for value in shown)
@@ -199,7 +201,9 @@ class RecordPages:
         folder.mkdir(parents=True, exist_ok=True)
         name = folder / f"{os.getpid()}-{uuid.uuid4().hex}.txt"
         body = response.content.decode(response.charset or "utf-8", errors="replace")
-        name.write_text(f"{request.method} {request.get_full_path()} -> {response.status_code}\n{body}", encoding="utf-8")
+        session = getattr(getattr(request, "session", None), "session_key", None) or "-"
+        name.write_text(f"{request.method} {request.get_full_path()} -> {response.status_code}\t{session}\n{body}",
+                        encoding="utf-8")
         return response
 
 
