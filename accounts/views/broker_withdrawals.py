@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -16,21 +16,11 @@ from accounts.models import BrokerWithdrawal, SubAccount
 from accounts.selectors import withdrawal_with_record, withdrawals_waiting_for
 from accounts.services import payouts, withdrawals
 from accounts.tasks import broker_withdrawals_sync_task
-from accounts.views.common import job_in_request, keyset_page, redirect_to_job
+from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, VIEWER, has_role, role_required
 
 KEPT_FIELDS = ("currency", "chain", "address", "memo", "amount", "fee_deduct_type", "note", "sub_account_type")
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """A service's refusal beside the fields it is about (what was typed stays)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
 
 
 def _quota_for(form):
@@ -65,48 +55,65 @@ def withdrawal_list(request):
     return render(request, "accounts/funding/withdrawal_list.html", context)
 
 
+def _initial_kept(request) -> dict:
+    """What the form held before a quota fetch sent the user away and back."""
+    return {name: request.GET[name] for name in KEPT_FIELDS if name in request.GET}
+
+
+def _send_with_fresh_quota(request, form, url: str, send):
+    """A valid POST is sent by `send(cleaned_data)`, which returns the response; without a fresh quota for its
+    currency and chain a task fetches one first and the form comes back filled in. None: show the form (not
+    posted, invalid, or refused by the service, the refusal beside its fields)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    data = form.cleaned_data
+    if withdrawals.fresh_quota(data["currency"], data["chain"]) is None:
+        return _fetch_quota_and_come_back(request, form, url)
+    try:
+        return send(data)
+    except ValidationError as exc:
+        add_service_error(form, exc)
+        return None
+
+
+def _quota_form_page(request, form, template: str, **extra):
+    context = {"form": form, "quota": _quota_for(form), "job": job_in_request(request), **extra}
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
 @role_required(OPERATOR)
 def withdrawal_create_view(request):
-    url = reverse("accounts:broker-withdrawal-create")
-    form = BrokerWithdrawalForm(request.POST or None, initial={k: request.GET[k] for k in KEPT_FIELDS if k in request.GET})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if withdrawals.fresh_quota(data["currency"], data["chain"]) is None:
-            return _fetch_quota_and_come_back(request, form, url)
-        try:
-            withdrawal = withdrawals.withdrawal_request(requested_by=request.user, **data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, "Withdrawal requested: a different broker-admin must approve it before it is sent.")
-            return redirect("accounts:broker-withdrawal-detail", pk=withdrawal.pk)
-    context = {"form": form, "quota": _quota_for(form), "job": job_in_request(request)}
-    return render(request, "accounts/funding/withdrawal_form.html", context, status=400 if form.errors else 200)
+    form = BrokerWithdrawalForm(request.POST or None, initial=_initial_kept(request))
+
+    def send(data):
+        withdrawal = withdrawals.withdrawal_request(requested_by=request.user, **data)
+        messages.success(request, "Withdrawal requested: a different broker-admin must approve it before it is sent.")
+        return redirect("accounts:broker-withdrawal-detail", pk=withdrawal.pk)
+
+    response = _send_with_fresh_quota(request, form, reverse("accounts:broker-withdrawal-create"), send)
+    return response or _quota_form_page(request, form, "accounts/funding/withdrawal_form.html")
 
 
 @role_required(OPERATOR)
 def payout_create_view(request, pk: int):
     sub_account = get_object_or_404(SubAccount, pk=pk)
-    url = reverse("accounts:payout-create", args=[pk])
-    form = PayoutForm(request.POST or None, initial={k: request.GET[k] for k in KEPT_FIELDS if k in request.GET})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if withdrawals.fresh_quota(data["currency"], data["chain"]) is None:
-            return _fetch_quota_and_come_back(request, form, url)
-        try:
-            payout, job = payouts.payout_request(sub_account=sub_account, requested_by=request.user, **data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, "Payout started: the transfer to the broker account is on its way; the withdrawal "
-                                      "waits for a different broker-admin's approval.")
-            return redirect_to_job("accounts:broker-withdrawal-detail", job, pk=payout.withdrawal_id)
-    context = {"form": form, "sub_account": sub_account, "quota": _quota_for(form), "job": job_in_request(request)}
-    return render(request, "accounts/funding/payout_form.html", context, status=400 if form.errors else 200)
+    form = PayoutForm(request.POST or None, initial=_initial_kept(request))
+
+    def send(data):
+        payout, job = payouts.payout_request(sub_account=sub_account, requested_by=request.user, **data)
+        messages.success(request, "Payout started: the transfer to the broker account is on its way; the withdrawal "
+                                  "waits for a different broker-admin's approval.")
+        return redirect_to_job("accounts:broker-withdrawal-detail", job, pk=payout.withdrawal_id)
+
+    response = _send_with_fresh_quota(request, form, reverse("accounts:payout-create", args=[pk]), send)
+    return response or _quota_form_page(request, form, "accounts/funding/payout_form.html", sub_account=sub_account)
 
 
 def _detail(request, pk: int, *, approve_form=None, refuse_form=None, status: int = 200):
-    withdrawal = withdrawal_with_record(pk)
+    try:
+        withdrawal = withdrawal_with_record(pk)
+    except BrokerWithdrawal.DoesNotExist:
+        raise Http404("No such withdrawal.") from None
     user = request.user
     context = {
         "withdrawal": withdrawal,
@@ -125,7 +132,6 @@ def _detail(request, pk: int, *, approve_form=None, refuse_form=None, status: in
 
 @role_required(VIEWER)
 def withdrawal_detail(request, pk: int):
-    get_object_or_404(BrokerWithdrawal, pk=pk)
     return _detail(request, pk)
 
 
@@ -139,7 +145,7 @@ def withdrawal_approve_view(request, pk: int):
         job = withdrawals.withdrawal_approve(withdrawal=withdrawal, approver=request.user,
                                              confirm_unlisted=form.cleaned_data.get("confirm_unlisted", False))
     except ValidationError as exc:
-        add_errors(form, exc)
+        add_service_error(form, exc)
         return _detail(request, pk, approve_form=form, status=400)
     messages.success(request, "Approved." + (" It is being sent." if job else " It is sent once the payout's transfer is done."))
     if job:
@@ -156,7 +162,7 @@ def withdrawal_refuse_view(request, pk: int):
         try:
             withdrawals.withdrawal_refuse(withdrawal=withdrawal, by=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Refused; the refusal is on the record.")
             return redirect("accounts:broker-withdrawal-detail", pk=pk)

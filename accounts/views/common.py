@@ -29,7 +29,12 @@ def redirect_to_job(to, job: Job, *args, **kwargs) -> HttpResponseRedirect:
 
 
 def add_service_error(form, exc: ValidationError, field: str | None = None) -> None:
-    """A service's refusal shown on the form, beside the field it is about (the typed values stay)."""
+    """A service's refusal shown on the form, beside the field it is about (the typed values stay): `field`
+    when given, else the field each error names when the form has it, else above the form."""
+    if field is None and hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return
     for message in exc.messages:
         form.add_error(field, message)
 
