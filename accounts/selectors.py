@@ -3,11 +3,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.broker import broker_profile
-from accounts.models import BrokerProfile, SubAccount
+from accounts.models import (
+    BrokerProfile,
+    BrokerWithdrawal,
+    Deposit,
+    DepositAddress,
+    Payout,
+    SubAccount,
+    WithdrawalAuditRecord,
+)
 
 
 def sub_account_counts() -> dict:
@@ -27,15 +36,6 @@ def broker_connection() -> BrokerProfile:
 
 
 # -- Customer funding: deposit addresses, withdrawals from the broker account, payouts --
-from django.db.models import Prefetch  # noqa: E402
-
-from accounts.models import (  # noqa: E402
-    BrokerWithdrawal,
-    Deposit,
-    DepositAddress,
-    Payout,
-    WithdrawalAuditRecord,
-)
 
 DEPOSITS_PER_ADDRESS = 10
 
@@ -54,13 +54,21 @@ def deposit_addresses_of(sub_account) -> list[DepositAddress]:
     """The sub-account's addresses, each with `.deposits` (its latest deposits): two queries in all."""
     addresses = list(DepositAddress.objects.filter(sub_account=sub_account).order_by("currency", "chain"))
     known = [a for a in addresses if a.address]
-    deposits = list(Deposit.objects.filter(sub_account=sub_account, address__in={a.address for a in known})
-                    [:DEPOSITS_PER_ADDRESS * max(len(known), 1)]) if known else []
+    deposits = _latest_deposits_per_address(sub_account, {a.address for a in known}) if known else []
     for address in addresses:
         # On memo chains one address serves many customers: the memo says whose a deposit is.
         address.deposits = [d for d in deposits if d.address == address.address and d.currency == address.currency
                             and (not address.memo or d.memo == address.memo)][:DEPOSITS_PER_ADDRESS]
     return addresses
+
+
+def _latest_deposits_per_address(sub_account, addresses: set[str]) -> list[Deposit]:
+    """The latest deposits of each (address, currency, memo), newest first: a busy address cannot crowd out
+    another's. An address without memo takes the newest of its memos' lists, which hold its newest overall."""
+    newest_first = Window(RowNumber(), partition_by=[F("address"), F("currency"), F("memo")],
+                          order_by=[F("kucoin_created_at").desc(), F("id").desc()])
+    return list(Deposit.objects.filter(sub_account=sub_account, address__in=addresses)
+                .annotate(newest=newest_first).filter(newest__lte=DEPOSITS_PER_ADDRESS))
 
 
 def payouts_of(sub_account, limit: int = 10) -> list[Payout]:

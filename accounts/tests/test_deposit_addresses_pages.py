@@ -1,5 +1,6 @@
 """Deposit address pages: asking for one (operators, with a key that can sign), the address with its copy
 button and QR code, and the deposits to it on the sub-account's page."""
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,10 +21,11 @@ def address_of(sub, **fields) -> DepositAddress:
 
 
 def deposit_to(address: DepositAddress, amount: str, **fields) -> Deposit:
-    return Deposit.objects.create(sub_account=address.sub_account, uid=address.sub_account.uid, currency=address.currency,
-                                  amount=Decimal(amount), hash=f"made-up-hash-{amount}", address=address.address,
-                                  memo=address.memo, chain=address.chain, status="SUCCESS", synced_at=timezone.now(),
-                                  kucoin_created_at=timezone.now(), **fields)
+    values = {"sub_account": address.sub_account, "uid": address.sub_account.uid, "currency": address.currency,
+              "amount": Decimal(amount), "hash": f"made-up-hash-{amount}", "address": address.address,
+              "memo": address.memo, "chain": address.chain, "status": "SUCCESS", "synced_at": timezone.now(),
+              "kucoin_created_at": timezone.now()}
+    return Deposit.objects.create(**{**values, **fields})
 
 
 def test_an_operator_asks_for_an_address_and_a_task_gets_it(client, make_staff):
@@ -90,6 +92,22 @@ def test_the_sub_account_page_lists_addresses_with_the_deposits_to_each(client, 
     detail = html(client.get(f"/deposit-addresses/{other.pk}/"))
     assert "9 TON" not in detail  # another customer's memo on the shared address is not this one's deposit
     assert "321.5 USDT" in html(client.get(f"/deposit-addresses/{address.pk}/"))
+
+
+def test_a_busy_address_does_not_hide_another_addresss_deposits_on_the_sub_account_page(client, make_staff):
+    sub = sub_account()
+    quiet = address_of(sub, currency="TON", chain="ton", chain_name="TON", address=TON_ADDRESS, memo="1111111111")
+    busy = address_of(sub)
+    earlier = timezone.now() - timedelta(days=30)
+    deposit_to(quiet, "7.25", kucoin_created_at=earlier)
+    deposit_to(quiet, "8.5", kucoin_created_at=earlier)
+    for n in range(25):  # newer than the quiet address's, and more than a page's worth
+        deposit_to(busy, f"{100 + n}", kucoin_created_at=timezone.now() - timedelta(minutes=n))
+    login(client, make_staff, "operator")
+    page = html(client.get(f"/subaccounts/{sub.pk}/"))
+    addresses = page.split('id="deposit-addresses-heading"')[1].split("</section>")[0]
+    assert "7.25 TON" in addresses and "8.5 TON" in addresses
+    assert "100 USDT" in addresses and "109 USDT" in addresses and "110 USDT" not in addresses  # the newest ten
 
 
 def test_the_copy_script_and_stylesheet_are_served(client, make_staff):
