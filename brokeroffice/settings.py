@@ -203,6 +203,9 @@ if REDIS_URL:
         # tasks every 10 s (kombu's default scans only every 100 s).
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 1,
+        # The sweep holds a lock in Redis; a worker killed while holding it (kombu's default: 5 minutes)
+        # would hold back every other worker's sweep that long. A sweep takes well under a second.
+        "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE", default=60),
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = True
 else:

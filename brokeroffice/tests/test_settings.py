@@ -12,7 +12,8 @@ PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
     "'cache': s.CACHES['default']['BACKEND'], 'debug': s.DEBUG, 'spot': s.KUCOIN_SPOT_URL, "
-    "'keys': len(s.FIELD_ENCRYPTION_KEYS), 'db_name': str(s.DATABASES['default']['NAME'])}))"
+    "'keys': len(s.FIELD_ENCRYPTION_KEYS), 'db_name': str(s.DATABASES['default']['NAME']), "
+    "'transport': s.CELERY_BROKER_TRANSPORT_OPTIONS}))"
 )
 
 
@@ -59,6 +60,10 @@ def test_postgresql_and_redis_come_from_their_urls(tmp_path):
     assert loaded["broker"] == "redis://127.0.0.1:6379/3"
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["spot"] == "http://127.0.0.1:9999"
+    # A killed worker's task comes back after the visibility timeout; the lock a worker killed in the middle
+    # of that sweep leaves behind holds the other workers' sweeps back a minute at most, not kombu's 5.
+    transport = loaded["transport"]
+    assert transport["unacked_mutex_expire"] == 60 < transport["visibility_timeout"]
 
 
 def test_production_without_a_secret_key_refuses_to_start():

@@ -5,6 +5,7 @@ import time
 from decimal import Decimal
 
 import pytest
+import redis
 
 from accounts.models import Transfer
 from accounts.services.transfers import transfer_request
@@ -21,7 +22,9 @@ pytestmark = [
 BATCH = 12
 # Redis gives an unacknowledged task back after the visibility timeout: short here, hours in production.
 # The killed worker may die holding a row's lease; a short lease lets the next attempt in soon.
-QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "5", "ROW_LEASE_SECONDS": "8"}
+QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "5", "ROW_LEASE_SECONDS": "8", "CELERY_UNACKED_MUTEX_EXPIRE": "5"}
+# kombu's lock around the sweep that gives unacknowledged tasks back (its default key name).
+RESTORE_LOCK = "unacked_mutex"
 
 
 def test_a_killed_worker_loses_nothing_and_duplicates_nothing(synced_sub_accounts, sandbox, workers, sandbox_settings):
@@ -37,6 +40,9 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(synced_sub_account
     done_when_killed = Job.objects.filter(state=Job.State.SUCCEEDED, kind="transfer_send").count()
     assert done_when_killed < BATCH, "the batch finished before the kill: nothing was tested"
 
+    # The killed worker may have died in the middle of its sweep, holding the lock: it must expire soon.
+    redis.Redis.from_url(os.environ["REDIS_URL"]).set(RESTORE_LOCK, "killed-worker", nx=True,
+                                                      ex=int(QUICK_REDELIVERY["CELERY_UNACKED_MUTEX_EXPIRE"]))
     time.sleep(6)  # past the visibility timeout, so Redis hands the killed worker's task to the next one
     second = WorkerProcess(extra_env={**sandbox_settings, **QUICK_REDELIVERY}).start()
     try:
