@@ -48,6 +48,11 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(synced_sub_account
     try:
         wait_until(lambda: Job.objects.filter(kind="transfer_send", state=Job.State.SUCCEEDED).count() == BATCH,
                    timeout=180, what="every transfer job to finish after the restart")
+    except AssertionError as timed_out:
+        unfinished = list(Job.objects.filter(kind="transfer_send").exclude(state=Job.State.SUCCEEDED)
+                          .values_list("state", "attempts", "error"))
+        raise AssertionError(f"{timed_out}; unfinished jobs (state, attempts, error): {unfinished}; "
+                             f"the second worker's last lines:\n{''.join(second.output[-30:])}") from None
     finally:
         second.stop()
 
