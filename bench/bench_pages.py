@@ -6,7 +6,9 @@ query count, through Django's test client on the benchmarks' own database.
 Data (bench/generate.py, made once and kept): 100,000 sub-accounts, 1,000,000 orders, 5,000,000 rebate
 records, 1,000,000 logged calls. Bounds: sub-account list and call log < 150 ms median, ≤ 10 queries
 (issue 5); orders admin and verification page < 150 ms, ≤ 10 queries (issue 6); rebate reports < 200 ms
-(issue 7). The dashboard has no bound of its own in issue 9: it is held to the page time of issues 5 and 6
+(issue 7), the reconciliation also ≤ 10 queries; it reads the counts the schedule keeps, recounted over every
+day of the generated orders before anything is timed (bench/generate.py `reconciliation_counts`). The
+dashboard has no bound of its own in issue 9: it is held to the page time of issues 5 and 6
 (not their query count: it reads a dozen sources). Reference: the login page in the same run, the
 framework's floor for a rendered page.
 """
@@ -39,6 +41,7 @@ class Bound:
 STAFF_PAGE = Bound(150, 10, "issue 5")
 ORDER_PAGE = Bound(150, 10, "issue 6")
 REBATE_PAGE = Bound(200, None, "issue 7")
+RECONCILIATION_PAGE = Bound(200, 10, "issue 7, with the query count of the other pages")
 DASHBOARD = Bound(150, None, "issue 9 names none: the page time of issues 5/6")
 
 
@@ -63,7 +66,10 @@ def pages(sample_uid: str) -> list[tuple[str, str, Bound, bool]]:
         ("rebate report, one sub-account, a year per week", f"/rebates/?{year}&period=week&sub_account={sample_uid}",
          REBATE_PAGE, False),
         ("rebate report per sub-account, a year", f"/rebates/sub-accounts/?{year}", REBATE_PAGE, False),
-        ("rebate reconciliation, default range", "/rebates/reconciliation/", REBATE_PAGE, False),
+        ("rebate reconciliation, default range", "/rebates/reconciliation/", RECONCILIATION_PAGE, False),
+        ("rebate reconciliation, flagged page 20", "/rebates/reconciliation/?page=20", RECONCILIATION_PAGE, False),
+        ("rebate reconciliation, one sub-account, a year",
+         f"/rebates/reconciliation/?{year}&sub_account={sample_uid}", RECONCILIATION_PAGE, False),
     ]
 
 

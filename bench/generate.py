@@ -12,9 +12,13 @@ Stable API (other benchmarks call these; keep the names and meanings):
     orders(n)            n orders of the first 20,000 generated sub-accounts over the last ~3 weeks (1 in 97 untagged,
                          1 in 50 unverified); needs sub_accounts() first (ensure() does the order)
     rebate_records(n)    n rebate records over the last 365 days for 20,000 of the generated sub-accounts,
-                         spot and futures, with the totals the ingest keeps beside them (rebates.totals)
+                         spot and futures, with the totals the ingest keeps beside them (rebates.totals), from
+                         rebate files left done (spot and futures) as the ingest leaves them
+    reconciliation_counts(orders)   the tagged-share recount over every day of the generated orders (each day's
+                         tagged volume and whether the sub-account got a rebate), as the schedule keeps it
     kucoin_calls(n)      n logged KuCoin calls, one a second back from now (1 in 200 a 429000)
-    ensure(sub_accounts=, orders=, rebate_records=, kucoin_calls=)   all of them, in dependency order
+    ensure(sub_accounts=, orders=, rebate_records=, kucoin_calls=)   all of them, in dependency order (and
+                         the reconciliation counts when orders and rebate records are both asked for)
     SCALE, SMOKE_SCALE   the issue's scale and a tiny one, as keyword arguments for ensure()
 
 Each returns the seconds it spent (0.0 when the data was already there). Call them after
@@ -187,6 +191,7 @@ ORDER_COLUMNS = ("error_code", "error_message", "client_oid", "market", "sub_acc
 SYMBOLS = (("spot", "BTC-USDT"), ("spot", "ETH-USDT"), ("spot", "KCS-USDT"),
            ("futures", "XBTUSDTM"), ("futures", "ETHUSDTM"), ("futures", "SOLUSDTM"))
 ORDER_STATES = ("open", "filled", "cancelled")
+ORDER_SECONDS_APART = 2  # the newest order now, the others every two seconds before it
 
 
 def _order_rows(n: int, first_sub: int, subs: int) -> Iterator[tuple]:
@@ -196,7 +201,7 @@ def _order_rows(n: int, first_sub: int, subs: int) -> Iterator[tuple]:
         market, symbol = SYMBOLS[i % 6]
         untagged, unverified = i % 97 == 0, i % 50 == 0 and i % 97 != 0
         verification = "untagged" if untagged else "unverified" if unverified else "tagged"
-        created = now - timedelta(seconds=2 * (n - i))
+        created = now - timedelta(seconds=ORDER_SECONDS_APART * (n - i))
         yield ("", "", f"gen{i:012d}", market, first_sub + (i * 7919) % traders, "trade", symbol,
                "buy" if i % 2 else "sell", "limit", 30000, "0.001", "GTC", False, False, False, "", "", "",
                False, False, False, "", "", ORDER_STATES[i % 3], f"k{i:012d}", "USDT",
@@ -261,8 +266,11 @@ def rebate_records(n: int) -> float:
     def make() -> tuple[int, int]:
         first_sub, last_sub = _generated_sub_account_ids()
         yesterday = date.today() - timedelta(days=1)
-        rebate_file = RebateFile.objects.create(trade_type="spot", begin=yesterday - timedelta(days=REBATE_DAYS - 1),
-                                                end=yesterday, requested_by_label=GENERATED_FILE_LABEL)
+        files = [RebateFile.objects.create(trade_type=trade_type, begin=yesterday - timedelta(days=REBATE_DAYS - 1),
+                                           end=yesterday, state=RebateFile.State.DONE,
+                                           requested_by_label=GENERATED_FILE_LABEL)
+                 for trade_type in ("spot", "futures")]  # the records hang from the first
+        rebate_file = files[0]
         ids = _write(table, REBATE_COLUMNS, _rebate_rows(n, rebate_file.pk, first_sub, last_sub - first_sub + 1))
         _analyze(table)  # the totals' grouping plans on fresh statistics
         _rebate_totals(rebate_file.begin, rebate_file.end)
@@ -280,6 +288,19 @@ def rebate_records(n: int) -> float:
     if spent:
         _analyze("rebates_rebatedaytotal", "rebates_rebatemonthtotal", "rebates_rebateyeartotal")
     return spent
+
+
+def reconciliation_counts(orders: int) -> float:
+    """The recount the schedule does (`tag_share_refresh`), over every day of the `orders` generated orders: the
+    reconciliation page reads its tagged volumes and rebate flags. Run after the orders and the rebate records."""
+    from trading.services.shares import tag_share_refresh
+
+    started = time.perf_counter()
+    tag_share_refresh(days=ORDER_SECONDS_APART * orders // 86400 + 2)
+    if connection.vendor == "postgresql":  # what autovacuum does after the rewrite: the pages read its indexes
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE trading_tagshare")
+    return time.perf_counter() - started
 
 
 CALL_COLUMNS = ("at", "actor", "credential", "method", "family", "path", "weight", "http_status", "code",
@@ -314,4 +335,7 @@ def ensure(*, sub_accounts: int = 0, orders: int = 0, rebate_records: int = 0, k
         if n:
             spent[name] = make(n)
             log(f"{name}: {n:,} " + (f"generated in {spent[name]:.1f} s" if spent[name] else "already there"))
+    if orders and rebate_records:
+        spent["reconciliation_counts"] = reconciliation_counts(orders)
+        log(f"reconciliation counts: recounted in {spent['reconciliation_counts']:.1f} s")
     return spent

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
@@ -346,140 +344,6 @@ def totals(period_rows: list[PeriodRow]) -> dict[str, Decimal]:
     for r in period_rows:
         out[r.currency] += r.total
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
-
-
-# -- reconciliation ------------------------------------------------------------------------------
-
-@dataclass
-class ReconciliationRow:
-    day: date
-    uid: str
-    name: str = ""
-    sub_account_id: int | None = None
-    volume: Decimal | None = None  # tagged order volume from trading/, None when unknown
-    rebates: dict[str, Decimal] = field(default_factory=dict)
-
-    @property
-    def trades_but_earns_nothing(self) -> bool:
-        return bool(self.volume) and not any(self.rebates.values())
-
-
-@dataclass
-class Reconciliation:
-    rows: list[ReconciliationRow]
-    order_data: bool
-    note: str = ""
-    limited: bool = False  # more rebate days exist than are shown (the CSV export has them all)
-
-    @property
-    def flagged(self) -> list[ReconciliationRow]:
-        return [r for r in self.rows if r.trades_but_earns_nothing]
-
-
-def _order_source():
-    """(queryset of tagged filled orders, uid path, time field, value field) from trading/, or None.
-
-    trading/ is built separately; this reads whatever Order model it offers and degrades to None."""
-    if not apps.is_installed("trading"):
-        return None
-    try:
-        Order = apps.get_model("trading", "Order")
-    except LookupError:
-        return None
-
-    def has(name: str) -> bool:
-        try:
-            Order._meta.get_field(name)
-            return True
-        except FieldDoesNotExist:
-            return False
-
-    time_field = next((n for n in ("kucoin_created_at", "created_at", "placed_at") if has(n)), None)
-    value_field = next((n for n in ("filled_value", "deal_funds", "filled_funds", "deal_value") if has(n)), None)
-    if not (has("sub_account") and time_field and value_field):
-        return None
-    qs = Order.objects.all()
-    state_field = next((n for n in ("verification", "verification_state", "tag_state") if has(n)), None)
-    if state_field:
-        qs = qs.filter(**{state_field: "tagged"})
-    elif has("tags"):
-        qs = qs.exclude(tags="").exclude(tags__isnull=True)
-    else:
-        return None
-    return qs, "sub_account__uid", time_field, value_field
-
-
-def _tagged_volumes(f: ReportFilter, source) -> dict[tuple, Decimal]:
-    """(day, uid) -> tagged order volume over the filter's range, from trading/'s orders. The range is read as
-    times (from the first day's midnight to the midnight after the last, in the current time zone, as the
-    days are cut) so that an index on the time serves it; orders with nothing dealt are left out before
-    grouping (they add nothing), which a partial index of trading/ holds (order_tagged_dealt_created)."""
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
-
-    qs, uid_path, time_field, value_field = source
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(f.begin, time.min, tzinfo=tz)
-    end = datetime.combine(f.end + timedelta(days=1), time.min, tzinfo=tz)
-    qs = qs.filter(**{f"{time_field}__gte": start, f"{time_field}__lt": end, f"{value_field}__gt": 0,
-                      "sub_account__isnull": False})
-    if f.uid:
-        qs = qs.filter(**{uid_path: f.uid})
-    per_account: dict[tuple, Decimal] = {}
-    for g in (qs.annotate(day=TruncDate(time_field)).values("day", "sub_account_id")
-              .annotate(volume=Sum(value_field)).order_by()):
-        if g["volume"]:
-            per_account[(g["day"], g["sub_account_id"])] = g["volume"]
-    if not per_account:
-        return {}
-    from accounts.models import SubAccount
-
-    ids = list({pk for _, pk in per_account})
-    uids: dict[int, str] = {}
-    for i in range(0, len(ids), 5000):  # bounded IN lists (SQLite limits query parameters)
-        uids.update(SubAccount.objects.filter(pk__in=ids[i:i + 5000]).values_list("pk", "uid"))
-    volumes: dict[tuple, Decimal] = {}
-    for (day, pk), volume in per_account.items():
-        if uids.get(pk):
-            key = (day, uids[pk])
-            volumes[key] = volumes.get(key, ZERO) + volume
-    return volumes
-
-
-def reconciliation(f: ReportFilter, limit: int | None = 200) -> Reconciliation:
-    """Per sub-account and day: tagged order volume next to the rebate received. The sub-account days that
-    trade but earn nothing come first (all of them), then the rebate days, newest first (`limit` of them;
-    None for all). Without order data from trading/, shows the rebates alone and says so."""
-    source = _order_source()
-    volumes: dict[tuple, Decimal] = _tagged_volumes(f, source) if source is not None else {}
-    rows: dict[tuple, ReconciliationRow] = {}
-    if volumes:  # which of the trading sub-account days got any rebate at all
-        uids = {uid for _, uid in volumes}
-        earned = set(f.records().filter(uid__in=uids).values_list("date", "uid").distinct())
-        for key, volume in sorted(volumes.items()):
-            if key not in earned:
-                rows[key] = ReconciliationRow(key[0], key[1], volume=volume)
-    # Newest day first, and within a day the uids in the order of the (date, uid, ...) index read backwards,
-    # so that the database stops after the `limit` groups instead of grouping every record of the range.
-    grouped = (f.records().values("date", "uid", "rebate_currency").annotate(amount=Sum("rebate_amount"))
-               .order_by("-date", "-uid", "rebate_currency"))
-    if limit is not None:
-        grouped = grouped[:limit]
-    for g in grouped:
-        key = (g["date"], g["uid"])
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = ReconciliationRow(g["date"], g["uid"],
-                                                volume=None if source is None else volumes.get(key, ZERO))
-        row.rebates[g["rebate_currency"]] = row.rebates.get(g["rebate_currency"], ZERO) + (g["amount"] or ZERO)
-    ordered = sorted(sorted(rows.values(), key=lambda r: r.uid, reverse=True),
-                     key=lambda r: (not r.trades_but_earns_nothing, -r.day.toordinal()))
-    names = _names({r.uid for r in ordered})
-    for r in ordered:
-        r.sub_account_id, r.name = names.get(r.uid, (None, ""))
-    note = "" if source is not None else \
-        "No order data: the trading app does not provide tagged orders yet, so only rebates are shown."
-    return Reconciliation(ordered, order_data=source is not None, note=note, limited=limit is not None and len(grouped) == limit)
 
 
 def recent_files(limit: int = 50) -> list[RebateFile]:

@@ -3,13 +3,14 @@ writes the intent and queues a task; the page then shows the job's progress."""
 from __future__ import annotations
 
 import csv
+import itertools
 import uuid
 from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -19,6 +20,7 @@ from brokeroffice.roles import OPERATOR, VIEWER, has_role, role_required
 from rebates import charts, selectors
 from rebates.forms import ReportFilterForm, SyncForm
 from rebates.models import RebateFile, TradeType
+from rebates.reconciliation import reconciliation_page, reconciliation_rows
 from rebates.services import (
     rebate_day_repull_request,
     rebate_file_reparse_request,
@@ -26,6 +28,7 @@ from rebates.services import (
     today_in_zone,
     trade_types_of,
 )
+from rebates.templatetags.rebate_format import amount
 
 TOP = 10
 SUB_ACCOUNTS_PER_PAGE = 100
@@ -124,8 +127,12 @@ def reconciliation(request):
     context = {"form": form, "query": _query(form)}
     if not form.is_valid():
         return render(request, "rebates/reconciliation.html", context, status=400)
-    context["recon"] = selectors.reconciliation(form.report_filter())
+    context["recon"] = reconciliation_page(form.report_filter(), page_number=request.GET.get("page"))
     return render(request, "rebates/reconciliation.html", context)
+
+
+def _amounts(per_currency: dict) -> str:
+    return " ".join(f"{amount(value)} {currency}" for currency, value in per_currency.items())
 
 
 class _Echo:
@@ -155,16 +162,15 @@ def export(request, report_name: str):
         rows = ([r.uid, r.name, r.currency, r.spot, r.futures, r.total, r.records]
                 for r in selectors.rebates_by_sub_account(f, limit=TOP if report_name == "top" else None))
     elif report_name == "reconciliation":
-        recon = selectors.reconciliation(f, limit=None)
-        header = ["day", "uid", "sub_account", "tagged_order_volume", "rebates", "trades_but_earns_nothing"]
-        rows = ([r.day.isoformat(), r.uid, r.name, "" if r.volume is None else r.volume,
-                 " ".join(f"{v} {c}" for c, v in r.rebates.items()), "yes" if r.trades_but_earns_nothing else ""]
-                for r in recon.rows)
+        header = ["day", "uid", "sub_account", "tagged_order_volume", "rebates", "check"]
+        rows = ([r.day.isoformat(), r.uid, r.name, _amounts(r.volumes), _amounts(r.rebates), r.check]
+                for r in reconciliation_rows(f))
     else:
         return HttpResponse("Unknown report.", status=404, content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
-    body = "".join([writer.writerow(header), *(writer.writerow(r) for r in rows)])
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    lines = itertools.chain([writer.writerow(header)], (writer.writerow(r) for r in rows))
+    # Streamed: the reconciliation of a long range has a row per sub-account and day.
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = f"rebates-{report_name}-{f.begin:%Y%m%d}-{f.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

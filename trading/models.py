@@ -12,6 +12,7 @@ exactly one of the two key sources set.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -194,6 +195,11 @@ class TagShare(models.Model):
     schedule (and after each verification job) so that the share pages read a few hundred rows instead of
     grouping millions of orders."""
 
+    class Rebate(models.TextChoices):
+        WAITING = "waiting", "Rebate files not in yet"
+        RECEIVED = "received", "Rebate received"
+        NONE = "none", "Trades, earns nothing"
+
     day = models.DateField()
     sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     fast_api_connection = models.ForeignKey(FastApiConnection, null=True, blank=True, on_delete=models.CASCADE,
@@ -201,6 +207,11 @@ class TagShare(models.Model):
     tagged = models.PositiveIntegerField(default=0)
     untagged = models.PositiveIntegerField(default=0)
     unverified = models.PositiveIntegerField(default=0)
+    # The dealt funds of the day's tagged orders per quote currency ({"USDT": "1234.5"}, decimal strings: exact,
+    # and a BTC volume is never added to a USDT one). Empty when the account dealt nothing tagged that day.
+    tagged_volume = models.JSONField(default=dict, blank=True)
+    # For a sub-account with tagged volume: whether KuCoin paid it any rebate that day (blank otherwise).
+    rebate = models.CharField(max_length=8, choices=Rebate.choices, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -209,6 +220,9 @@ class TagShare(models.Model):
             # The totals of one day (the dashboard), index-only.
             models.Index(fields=["day"], include=["tagged", "untagged", "unverified", "computed_at"],
                          name="tagshare_day_counts"),
+            # The reconciliation: sub-account days that trade but earn nothing, newest first, and those waiting.
+            models.Index(fields=["-day", "-id"], name="tagshare_earns_nothing", condition=Q(rebate="none")),
+            models.Index(fields=["day"], name="tagshare_rebate_waiting", condition=Q(rebate="waiting")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["day", "sub_account"], name="tagshare_unique_day_account",
@@ -223,6 +237,11 @@ class TagShare(models.Model):
     def __str__(self) -> str:
         account = self.sub_account_id or f"connection {self.fast_api_connection_id}"
         return f"{self.day} {account}: {self.tagged} tagged, {self.untagged} untagged"
+
+    @property
+    def volumes(self) -> dict[str, Decimal]:
+        """The tagged dealt volume per quote currency, as Decimals."""
+        return {currency: Decimal(amount) for currency, amount in sorted(self.tagged_volume.items())}
 
 
 class TagShareDay(models.Model):

@@ -138,6 +138,27 @@ def tag_counts(*, since: date) -> list[dict]:
                 .annotate(n=Count("pk")))
 
 
+def tagged_volume_groups(*, since: date) -> list[dict]:
+    """The dealt funds of tagged orders per day, account, market, symbol and settle currency since `since`, for
+    the scheduled recount (`tag_share_refresh`): what a volume's currency is depends on the market and symbol."""
+    tz = timezone.get_current_timezone()
+    return list(Order.objects.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=tz),
+                                     verification=Order.Verification.TAGGED, deal_funds__gt=0).order_by()
+                .annotate(day=TruncDate("created_at"))
+                .values("day", "sub_account_id", "fast_api_connection_id", "market", "symbol", "fee_currency")
+                .annotate(volume=Sum("deal_funds")))
+
+
+def volume_currency(*, market: str, symbol: str, settle_currency: str) -> str:
+    """The currency an order's dealt funds are in: a spot symbol's quote (BTC-USDT: USDT); a futures order's
+    dealValue is in its settle currency (kept in fee_currency), else read from a linear contract's name."""
+    if market == Order.Market.SPOT:
+        return symbol.rpartition("-")[2]
+    if settle_currency:
+        return settle_currency
+    return next((c for c in ("USDT", "USDC") if symbol.endswith(f"{c}M")), "unknown")
+
+
 def orders_of_sub_account(sub_account_id: int, *, limit: int = 10) -> list[Order]:
     """The newest orders of one sub-account, for its page."""
     return list(Order.objects.filter(sub_account_id=sub_account_id).only(*LIST_FIELDS).order_by("-id")[:limit])

@@ -1,15 +1,18 @@
 """The share of tagged orders per day and sub-account, counted ahead for the pages (TagShare), with its totals
-per day (TagShareDay) and per account over the share window (TagShareAccount)."""
+per day (TagShareDay) and per account over the share window (TagShareAccount); and, for the rebate
+reconciliation, each day's tagged dealt volume and whether that sub-account got any rebate for it."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import SubAccount
 from brokeroffice.jobs import JobRun
 from trading.models import TagShare, TagShareAccount, TagShareDay
-from trading.selectors import SHARE_DAYS, tag_counts
+from trading.selectors import SHARE_DAYS, tag_counts, tagged_volume_groups, volume_currency
 
 
 def tag_share_refresh(*, days: int = SHARE_DAYS + 1, run: JobRun | None = None) -> int:
@@ -19,18 +22,66 @@ def tag_share_refresh(*, days: int = SHARE_DAYS + 1, run: JobRun | None = None) 
     now = timezone.now()
     counts: dict[tuple, TagShare] = {}
     for row in tag_counts(since=since):
-        key = (row["day"], row["sub_account_id"], row["fast_api_connection_id"])
-        share = counts.get(key) or counts.setdefault(key, TagShare(
-            day=row["day"], sub_account_id=row["sub_account_id"],
-            fast_api_connection_id=row["fast_api_connection_id"], computed_at=now))
+        share = _share_of(counts, row, now)
         setattr(share, row["verification"], getattr(share, row["verification"]) + row["n"])
+    for row in tagged_volume_groups(since=since):
+        share = _share_of(counts, row, now)
+        currency = volume_currency(market=row["market"], symbol=row["symbol"], settle_currency=row["fee_currency"])
+        share.tagged_volume[currency] = str(Decimal(share.tagged_volume.get(currency, 0)) + row["volume"])
+        if share.sub_account_id:
+            share.rebate = TagShare.Rebate.WAITING  # until tag_share_rebate_update below says otherwise
     with transaction.atomic():
         TagShare.objects.filter(day__gte=since).delete()
         TagShare.objects.bulk_create(counts.values(), batch_size=1000)
+        tag_share_rebate_update(begin=since, end=timezone.localdate())
         tag_share_totals(since=since, today=timezone.localdate(), now=now)
     if run:
         run.succeed(f"Counted tagged orders of {len(counts)} account day(s) since {since}.", {"rows": len(counts)})
     return len(counts)
+
+
+def _share_of(counts: dict[tuple, TagShare], row: dict, now: datetime) -> TagShare:
+    """The row of the day and account of a grouped read, made on first sight."""
+    key = (row["day"], row["sub_account_id"], row["fast_api_connection_id"])
+    return counts.get(key) or counts.setdefault(key, TagShare(
+        day=row["day"], sub_account_id=row["sub_account_id"], fast_api_connection_id=row["fast_api_connection_id"],
+        computed_at=now))
+
+
+def rebate_pulled_days(*, begin: date, end: date) -> list[date]:
+    """The days of [begin, end] that ingested (done) rebate files cover for every trade type: the daily sync pulls
+    spot and futures, and an account without any rebate on a day is only known to earn nothing once both are in."""
+    from rebates.models import RebateFile, TradeType
+
+    covered: dict[str, set[date]] = {trade_type: set() for trade_type in TradeType.values}
+    for trade_type, first, last in (RebateFile.objects.filter(state=RebateFile.State.DONE, begin__lte=end,
+                                                              end__gte=begin)
+                                    .values_list("trade_type", "begin", "end")):
+        first, last = max(first, begin), min(last, end)
+        covered[trade_type].update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return sorted(set.intersection(*covered.values()))
+
+
+def tag_share_rebate_update(*, begin: date, end: date) -> int:
+    """Marks, for the sub-account days of [begin, end] with tagged volume, whether KuCoin paid any rebate: received
+    (a positive rebate record of that day and uid, by the records' (date, uid, ...) index), none (the day's rebate
+    files are in, and no rebate), or waiting (they are not). One UPDATE; run by the recount and after each rebate
+    file is ingested, for its days. Returns the rows marked."""
+    from rebates.models import RebateRecord
+
+    quote = connection.ops.quote_name
+    pulled = rebate_pulled_days(begin=begin, end=end)
+    none_when = (f"WHEN day IN ({', '.join(['%s'] * len(pulled))}) THEN '{TagShare.Rebate.NONE}' " if pulled else "")
+    sql = (f"UPDATE {quote(TagShare._meta.db_table)} SET rebate = CASE "
+           f"WHEN EXISTS (SELECT 1 FROM {quote(RebateRecord._meta.db_table)} AS r "
+           f"WHERE r.date = {quote(TagShare._meta.db_table)}.day AND r.rebate_amount > 0 AND r.uid = "
+           f"(SELECT s.uid FROM {quote(SubAccount._meta.db_table)} AS s "
+           f"WHERE s.id = {quote(TagShare._meta.db_table)}.sub_account_id)) THEN '{TagShare.Rebate.RECEIVED}' "
+           f"{none_when}ELSE '{TagShare.Rebate.WAITING}' END "
+           f"WHERE day BETWEEN %s AND %s AND rebate <> ''")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*pulled, begin, end])
+        return cursor.rowcount
 
 
 def tag_share_totals(*, since: date, today: date, now: datetime) -> None:

@@ -3,8 +3,10 @@ share pages read a page of accounts, worst first, and the dashboard today's tota
 per-day, per-account counts they are made from."""
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.tests.factories import ApiKeyFactory
@@ -117,3 +119,17 @@ def test_orders_that_never_reached_kucoin_are_not_counted_as_waiting_for_verific
     tag_share_refresh()
     today = TagShareDay.objects.get(day=timezone.localdate())
     assert (today.tagged, today.untagged, today.unverified) == (2, 0, 1)
+
+
+def test_the_recount_command_counts_days_older_than_the_schedule_does():
+    key = ApiKeyFactory()
+    orders(key, 3, days_ago=90, deal_funds=Decimal("12.5"))
+    tag_share_refresh()  # the schedule's window leaves the 90-day-old orders out
+    assert not TagShare.objects.filter(sub_account=key.sub_account).exists()
+    out = StringIO()
+    call_command("tag_share_recount", "--days", "100", stdout=out)
+    share = TagShare.objects.get(sub_account=key.sub_account)
+    assert (share.tagged, share.volumes) == (3, {"USDT": Decimal("37.5")})
+    assert "Count tagged orders of the last 100 days" in out.getvalue()
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("tag_share_recount", "--days", "0")
