@@ -28,7 +28,7 @@ from rebates.services import (
     today_in_zone,
     trade_types_of,
 )
-from rebates.templatetags.rebate_format import amount
+from brokeroffice.templatetags.amounts import plain_amount
 
 TOP = 10
 SUB_ACCOUNTS_PER_PAGE = 100
@@ -132,7 +132,7 @@ def reconciliation(request):
 
 
 def _amounts(per_currency: dict) -> str:
-    return " ".join(f"{amount(value)} {currency}" for currency, value in per_currency.items())
+    return " ".join(f"{plain_amount(value)} {currency}" for currency, value in per_currency.items())
 
 
 class _Echo:

@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from accounts import selectors, withdrawal_rules
+from accounts import selectors
 
 register = template.Library()
 
@@ -27,14 +27,6 @@ def qr_svg(text: str, label: str = "", scale: int = 4) -> str:
 def sub_account_funding(sub_account) -> dict:
     """Deposit addresses (each with its deposits) and payouts, for the sub-account page."""
     return {"addresses": selectors.deposit_addresses_of(sub_account), "payouts": selectors.payouts_of(sub_account)}
-
-
-@register.filter
-def plain(amount) -> str:
-    """A Decimal in plain digits without trailing zeros (10, not 1E+1)."""
-    if amount is None or amount == "":
-        return ""
-    return withdrawal_rules.plain(amount)
 
 
 # The steps of a withdrawal's record, in words (the stored action stays a stable code).
