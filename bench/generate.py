@@ -18,7 +18,8 @@ Stable API (other benchmarks call these; keep the names and meanings):
                          tagged volume and whether the sub-account got a rebate), as the schedule keeps it
     kucoin_calls(n)      n logged KuCoin calls, one a second back from now (1 in 200 a 429000)
     ensure(sub_accounts=, orders=, rebate_records=, kucoin_calls=)   all of them, in dependency order (and
-                         the reconciliation counts when orders and rebate records are both asked for)
+                         the reconciliation counts when orders and rebate records are both asked for and either
+                         was generated, or nothing is counted yet)
     SCALE, SMOKE_SCALE   the issue's scale and a tiny one, as keyword arguments for ensure()
 
 Each returns the seconds it spent (0.0 when the data was already there). Call them after
@@ -290,6 +291,12 @@ def rebate_records(n: int) -> float:
     return spent
 
 
+def _counted() -> bool:
+    from trading.models import TagShare
+
+    return TagShare.objects.exists()
+
+
 def reconciliation_counts(orders: int) -> float:
     """The recount the schedule does (`tag_share_refresh`), over every day of the `orders` generated orders: the
     reconciliation page reads its tagged volumes and rebate flags. Run after the orders and the rebate records."""
@@ -337,7 +344,7 @@ def ensure(*, sub_accounts: int = 0, orders: int = 0, rebate_records: int = 0, k
         if n:
             spent[name] = make(n)
             log(f"{name}: {n:,} " + (f"generated in {spent[name]:.1f} s" if spent[name] else "already there"))
-    if orders and rebate_records:
+    if orders and rebate_records and (spent["orders"] or spent["rebate_records"] or not _counted()):
         spent["reconciliation_counts"] = reconciliation_counts(orders)
         log(f"reconciliation counts: recounted in {spent['reconciliation_counts']:.1f} s")
     return spent

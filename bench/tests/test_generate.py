@@ -16,7 +16,7 @@ def test_generators_make_the_scale_asked_once_and_again_only_when_it_is_gone():
     from trading.models import Order
 
     first = generate.ensure(**SMALL, log=lambda _: None)
-    assert all(seconds > 0 for seconds in first.values())
+    assert all(seconds > 0 for seconds in first.values()) and "reconciliation_counts" in first
     assert SubAccount.objects.filter(account_name__startswith="gen-").count() == 60
     assert SubAccount.objects.filter(state="retired").count() == 1  # every 50th
     assert Order.objects.count() == 120
