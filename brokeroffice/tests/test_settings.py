@@ -48,6 +48,14 @@ def test_no_configuration_runs_on_sqlite_and_the_embedded_queue_with_generated_s
     assert env_file.read_text() == generated
 
 
+def test_a_fresh_checkout_migrates_its_sqlite_database_into_a_folder_not_there_yet(tmp_path):
+    database = tmp_path / "fresh-checkout" / "var" / "db.sqlite3"
+    result = run_python(["manage.py", "migrate", "--noinput", "-v", "0"],
+                        bare_env(ENV_FILE=str(tmp_path / ".env"), DATABASE_URL=f"sqlite:///{database}"))
+    assert result.returncode == 0, result.stderr
+    assert database.stat().st_size > 0
+
+
 def test_postgresql_and_redis_come_from_their_urls(tmp_path):
     env = bare_env(
         ENV_FILE=os.devnull, DEBUG="true", SECRET_KEY="x" * 60, FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
