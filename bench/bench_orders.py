@@ -13,7 +13,10 @@ Starts ``python -m sandbox`` as a subprocess (quotas out of the way), then measu
    `order_place` (one job and one task per order, as the order form does). The clock runs from the first order
    written until every order is placed and verified.
 
-Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5). The pipeline needs REDIS_URL (its
+Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5), and the CPU time each side spent per
+order (Linux): the bare loop's process and the sandbox; the worker processes together, the sandbox and the
+workers' PostgreSQL connections (n/a when they did not last the run). The machine is shared by all of these, so
+compare the two sides within one run. The pipeline needs REDIS_URL (its
 tasks go to a queue of the run's own, so other workers on the same Redis never take them); without it that part
 is skipped with a message. The database is DATABASE_URL when given (migrated, rows
 added), otherwise a throw-away SQLite file.
@@ -47,6 +50,27 @@ MIX = [
 ]
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """User + system CPU time each process has used so far (Linux /proc; a process gone is left out)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def per_order_ms(before: dict[int, float], after: dict[int, float], n: int) -> str:
+    """The CPU the processes used between the two readings, per order."""
+    common = before.keys() & after.keys()
+    if not common:
+        return "n/a"
+    return f"{sum(after[pid] - before[pid] for pid in common) * 1000 / n:.2f} ms"
+
+
 def start_sandbox():
     quotas = [q for p in ("spot", "futures", "management", "public", "broker") for q in ("--quota", f"{p}=1000000000")]
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", *quotas], cwd=ROOT,
@@ -75,7 +99,8 @@ def customer(state: dict) -> dict:
     raise SystemExit("no usable seeded key in the sandbox")
 
 
-def bare(info: dict, key: dict, n: int) -> float:
+def bare(info: dict, key: dict, n: int, sandbox_pid: int) -> tuple[float, str, str]:
+    """Orders per second, and the CPU per order of this process and of the sandbox."""
     from kucoin import Credentials, Hosts, KuCoinClient, PartnerCredentials
 
     b = info["broker"]
@@ -89,6 +114,8 @@ def bare(info: dict, key: dict, n: int) -> float:
                                       oauth=urls["oauth"]), spot_partner=spot, futures_partner=futures)
     client.sync_clock()
     tagged = 0
+    sandbox_cpu = cpu_seconds([sandbox_pid])
+    cpu = {os.getpid(): time.process_time()}
     t0 = time.perf_counter()
     for i in range(n):
         p = dict(MIX[i % len(MIX)])
@@ -103,10 +130,12 @@ def bare(info: dict, key: dict, n: int) -> float:
             got = client.futures.get_order(ref.order_id)
         tagged += got.is_tagged
     elapsed = time.perf_counter() - t0
+    client_cpu = per_order_ms(cpu, {os.getpid(): time.process_time()}, n)
+    sandbox_cpu = per_order_ms(sandbox_cpu, cpu_seconds([sandbox_pid]), n)
     client.close()
     if tagged != n:
         print(f"  warning: {n - tagged} of the bare orders were not tagged")
-    return n / elapsed
+    return n / elapsed, client_cpu, sandbox_cpu
 
 
 def django_env(info: dict, database_url: str, redis_url: str) -> dict:
@@ -145,6 +174,18 @@ def start_worker(env: dict, name: str, queue: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT)
 
 
+def database_backends() -> list[int]:
+    """The process ids of the other connections to this PostgreSQL database (the workers', once warm)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def warm_up(api_key, workers: int, procs: list) -> None:
     """A few orders before the clock starts, one task per worker process at least, as the bare client syncs its
     clock before its loop: long-running workers have their database connection, KuCoin client and clock offset."""
@@ -160,7 +201,10 @@ def warm_up(api_key, workers: int, procs: list) -> None:
         time.sleep(0.05)
 
 
-def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, database_url: str, batch: int) -> float:
+def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, database_url: str, batch: int,
+             sandbox_pid: int) -> tuple[float, str, str, str]:
+    """Orders per second, and the CPU per order of the worker processes (together), of the sandbox and of the
+    workers' database connections (PostgreSQL on this machine)."""
     env = django_env(info, database_url, redis_url)
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONUNBUFFERED",)})
     import django
@@ -190,6 +234,8 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
     if not SubAccountApiKey.objects.filter(api_key=key["api_key"]).update(**fields):
         SubAccountApiKey.objects.create(api_key=key["api_key"], **fields)
     api_key = SubAccountApiKey.objects.get(api_key=key["api_key"])
+    # Earlier runs' orders were placed at an earlier sandbox, which hands out the same order ids again.
+    Order.objects.filter(sub_account=sub).delete()
     client = redis.Redis.from_url(redis_url)
     for name in client.scan_iter(f"kucoin:rl:{{apikey:{api_key.pk}:*"):  # budgets an earlier run spent
         client.delete(name)
@@ -198,6 +244,10 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
         time.sleep(4)  # the workers start (imports, broker connection)
         warm_up(api_key, workers, procs)
         first_pk = (Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+        backends = database_backends()
+        worker_cpu = cpu_seconds([p.pid for p in procs])
+        sandbox_cpu = cpu_seconds([sandbox_pid])
+        database_cpu = cpu_seconds(backends)
         t0 = time.perf_counter()
         if batch <= 1:
             for i in range(n):
@@ -217,11 +267,14 @@ def pipeline(info: dict, key: dict, n: int, workers: int, redis_url: str, databa
                                  f"{tempfile.gettempdir()}/bench-orders-*.log)")
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
+        worker_cpu = per_order_ms(worker_cpu, cpu_seconds([p.pid for p in procs]), n)
+        sandbox_cpu = per_order_ms(sandbox_cpu, cpu_seconds([sandbox_pid]), n)
+        database_cpu = per_order_ms(database_cpu, cpu_seconds(backends), n)
         tagged = ours.filter(verification=Order.Verification.TAGGED).count()
         rejected = ours.filter(state__in=(Order.State.REJECTED, Order.State.FAILED)).count()
         if tagged != n or rejected:
             print(f"  warning: {tagged} of {n} pipeline orders tagged, {rejected} rejected or failed")
-        return n / elapsed
+        return n / elapsed, worker_cpu, sandbox_cpu, database_cpu
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -353,8 +406,9 @@ def main(argv=None) -> int:
     tmpdir = None
     try:
         key = customer(control(info, "/state"))
-        bare_rate = bare(info, key, args.orders)
+        bare_rate, client_cpu, sandbox_cpu = bare(info, key, args.orders, proc.pid)
         print(f"bare client:     {bare_rate:8.1f} orders/s placed and fetched ({args.orders} orders, 1 process)")
+        print(f"                 CPU per order: client {client_cpu}, sandbox {sandbox_cpu}")
         redis_url = os.environ.get("REDIS_URL", "")
         if not redis_url:
             print("pipeline:        skipped: set REDIS_URL (a Redis database of its own) to measure the Celery "
@@ -366,11 +420,14 @@ def main(argv=None) -> int:
         if not database_url:
             tmpdir = tempfile.mkdtemp(prefix="bench-orders-")
             database_url = f"sqlite:///{tmpdir}/bench.sqlite3"
-        rate = pipeline(info, key, args.orders, args.workers, redis_url, database_url, args.batch)
+        rate, worker_cpu, sandbox_cpu, database_cpu = pipeline(info, key, args.orders, args.workers, redis_url, database_url,
+                                                 args.batch, proc.pid)
         engine = database_url.split(":", 1)[0]
         how = "one by one" if args.batch <= 1 else f"in batches of {args.batch}"
         print(f"pipeline:        {rate:8.1f} orders/s placed ({how}) and verified ({args.workers} Celery workers on "
               f"Redis, {engine})")
+        print(f"                 CPU per order: workers {worker_cpu}, sandbox {sandbox_cpu}, "
+              f"their database connections {database_cpu}")
         ratio = rate / bare_rate
         print(f"ratio:           {ratio:8.2f} (pipeline / bare; floor {FLOOR})")
         write_json(args.json_out, bare_rate, rate)

@@ -235,6 +235,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True  # task state and results live in brokeroffice.Job, which pages read
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes the database connection around every task unless told to reuse it, and a new
+# PostgreSQL connection per task costs more than a single order's own queries. It is reused instead and closed
+# by Django's own rule (broken, or older than CONN_MAX_AGE) before each task: see brokeroffice.tasking.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULER = "brokeroffice.beat:LeaderElectedDatabaseScheduler"
 # Queues by kind of work, so that an order or a transfer never waits behind a rebate backfill or a sync:
 # "actions" for what staff wait on, "sync" for long reads and schedules, "celery" for the rest.

@@ -55,6 +55,15 @@ def _requeue_after_infrastructure_failure(sender=None, exception=None, args=None
                  countdown=backoff_seconds(sender.request.retries), retry_policy=PUBLISH_RETRY_POLICY)
 
 
-from celery.signals import task_failure  # noqa: E402
+def _database_connection_checked(sender=None, **_) -> None:
+    """Before each task, Django's rule for a connection kept between tasks (CELERY_DB_REUSE_MAX), as at the start
+    of a web request: closed when it is broken or older than CONN_MAX_AGE, health-checked on its next use. Not
+    for an eager task: it runs inside its caller's transaction."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()
+
+
+from celery.signals import task_failure, task_prerun  # noqa: E402
 
 task_failure.connect(_requeue_after_infrastructure_failure, weak=False)
+task_prerun.connect(_database_connection_checked, weak=False)

@@ -21,6 +21,7 @@ import abc
 import bisect
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from .errors import BudgetWaitExceeded
@@ -35,6 +36,23 @@ DEFAULT_QUOTAS: Mapping[str, int] = {
     "broker": 2000,
     "earn": 2000,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """KuCoin's gw-ratelimit-* headers of one answer, told to the limiter with the next `acquire` of the same
+    budget (one round trip to a shared limiter instead of two per request)."""
+
+    limit: int
+    remaining: int
+    reset_ms: int
+    seen_at: float  # time.monotonic() when the answer came
+
+    def reset_from_now(self) -> int:
+        """The time left until KuCoin's reset now (0: that window has ended, or KuCoin gave no reset)."""
+        if self.reset_ms <= 0:
+            return 0
+        return max(self.reset_ms - int((time.monotonic() - self.seen_at) * 1000), 0)
 
 
 class RateLimiter(abc.ABC):
@@ -52,14 +70,17 @@ class RateLimiter(abc.ABC):
     def default_limit(self, pool: str) -> int:
         return self.quotas.get(pool, 2000)
 
-    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None) -> int:
-        """Book `weight`, waiting for room. Returns the grant time (ms, limiter clock).
+    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None,
+                observed: Observation | None = None) -> int:
+        """Book `weight`, waiting for room, after learning `observed` (an earlier answer's headers for this
+        budget). Returns the grant time (ms, limiter clock).
 
         Raises BudgetWaitExceeded if room would come later than `max_wait_s`."""
         budget = self.max_wait_s if max_wait_s is None else max_wait_s
         deadline = time.monotonic() + budget
         while True:
-            granted, value = self._try_acquire(account, pool, int(weight))
+            granted, value = self._try_acquire(account, pool, int(weight), observed)
+            observed = None  # learnt once
             if granted:
                 return value
             if value < 0:
@@ -73,8 +94,10 @@ class RateLimiter(abc.ABC):
             self._sleep(max(wait_s, 0.001))
 
     @abc.abstractmethod
-    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
-        """(True, grant_ms) or (False, wait_ms); wait_ms < 0 when the weight can never fit."""
+    def _try_acquire(self, account: str, pool: str, weight: int,
+                     observed: Observation | None) -> tuple[bool, int]:
+        """Learns `observed` first, then: (True, grant_ms) or (False, wait_ms); wait_ms < 0 when the weight can
+        never fit."""
 
     @abc.abstractmethod
     def observe(self, account: str, pool: str, limit: int, remaining: int, reset_ms: int) -> None:
@@ -110,20 +133,15 @@ class _Budget:
     def hold_until(self, deadline: int, counted: int) -> None:
         """KuCoin counted `counted` in its window that ends at `deadline`: those are our NEWEST grants, up to
         that weight (older ones KuCoin counted in its previous window), and none of them may free up before
-        then."""
-        seen, early = 0, []
-        for i in range(len(self.expiries) - 1, -1, -1):
-            if seen + self.weights[i] > counted:
-                break
-            seen += self.weights[i]
-            if self.expiries[i] < deadline:
-                early.append(i)
-        for i in early:  # descending: each deletion leaves the indexes still to visit in place
-            w = self.weights[i]
-            del self.expiries[i]
-            del self.weights[i]
-            self.used -= w
-            self.book(deadline, w)
+        then. The newest are those expiring at or after the deadline, then the ones just before it, which are
+        raised to it (the list stays sorted)."""
+        first_held = bisect.bisect_left(self.expiries, deadline)
+        held = sum(self.weights[first_held:])
+        i = first_held - 1
+        while i >= 0 and held + self.weights[i] <= counted:
+            held += self.weights[i]
+            self.expiries[i] = deadline
+            i -= 1
 
     def wait_ms(self, now: int, weight: int, limit: int) -> int:
         excess = self.used + weight - limit
@@ -147,7 +165,10 @@ class InProcessRateLimiter(RateLimiter):
     def _budget(self, account: str, pool: str) -> _Budget:
         return self._budgets.setdefault((account, pool), _Budget())
 
-    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
+    def _try_acquire(self, account: str, pool: str, weight: int,
+                     observed: Observation | None) -> tuple[bool, int]:
+        if observed is not None:
+            self.observe(account, pool, observed.limit, observed.remaining, observed.reset_from_now())
         with self._lock:
             now = self._now()
             b = self._budget(account, pool)
@@ -183,20 +204,41 @@ class InProcessRateLimiter(RateLimiter):
             b.book(now + max(int(reset_ms), 1), limit)
 
 
-# KEYS: log (zset: member "seq:weight", score expiry ms), state (hash: used, seq), limit (string)
+# KEYS: log (zset: member "seq:weight", score expiry ms), state (hash: used, seq, mark, marked), limit (string)
 # Time comes from Redis itself so that every process and machine shares one clock.
+# `mark` is the latest KuCoin window end observed and `marked` the weight of the log's entries that expire at
+# or after it, kept up to date by every change, so that an observation reads only the entries between its own
+# estimate of the window's end and the mark (a few ms of grants; a late answer from KuCoin's previous window
+# reads that window's) rather than the whole log on every answer.
 _LUA_COMMON = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function weight_of(member)
+  return tonumber(string.match(member, ':(%d+)$'))
+end
+local function weight_between(min, max)
+  local sum = 0
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], min, max)) do
+    sum = sum + weight_of(m)
+  end
+  return sum
+end
+local function mark()
+  return tonumber(redis.call('HGET', KEYS[2], 'mark') or '0')
+end
 local function purge()
   local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
   if #gone > 0 then
     local freed = 0
     for _, m in ipairs(gone) do
-      freed = freed + tonumber(string.match(m, ':(%d+)$'))
+      freed = freed + weight_of(m)
     end
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
     redis.call('HINCRBY', KEYS[2], 'used', -freed)
+  end
+  local m = mark()
+  if m > 0 and m <= now then
+    redis.call('HDEL', KEYS[2], 'mark', 'marked')  -- that window has ended
   end
   return tonumber(redis.call('HGET', KEYS[2], 'used') or '0')
 end
@@ -208,10 +250,17 @@ local function touch()
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
 end
+local function count_if_marked(expires, weight)
+  local m = mark()
+  if m > 0 and expires >= m then
+    redis.call('HINCRBY', KEYS[2], 'marked', weight)
+  end
+end
 local function book(expires, weight)
   local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
   redis.call('ZADD', KEYS[1], expires, seq .. ':' .. weight)
   redis.call('HINCRBY', KEYS[2], 'used', weight)
+  count_if_marked(expires, weight)
   touch()
 end
 local function current_limit(default)
@@ -219,7 +268,58 @@ local function current_limit(default)
 end
 """
 
-_LUA_ACQUIRE = _LUA_COMMON + """
+_LUA_OBSERVE_FUNCTION = """
+local function observe(limit, remaining, reset)
+  redis.call('SET', KEYS[3], limit, 'EX', 86400)
+  local used = purge()
+  local counted = limit - math.max(remaining, 0)
+  if reset > 0 then
+    -- KuCoin's window ends at now + reset: the grants it counted in it, our newest ones up to `counted`
+    -- (older ones it counted in its previous window), cannot free up earlier. The newest are those that
+    -- expire at or after the deadline (weight `held`), then the ones just before it.
+    local deadline = now + reset
+    local m = mark()
+    local held
+    if m == 0 then
+      held = weight_between(deadline, '+inf')
+    elseif deadline <= m then
+      held = tonumber(redis.call('HGET', KEYS[2], 'marked')) + weight_between(deadline, '(' .. m)
+    else
+      held = tonumber(redis.call('HGET', KEYS[2], 'marked')) - weight_between(m, '(' .. deadline)
+    end
+    if deadline >= m then
+      redis.call('HSET', KEYS[2], 'mark', deadline, 'marked', held)
+    end
+    local full = held >= counted
+    while not full do
+      -- raised members leave the range below the deadline: each page starts from its top again
+      local below = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. deadline, '-inf', 'LIMIT', 0, 16)
+      full = #below == 0
+      for _, member in ipairs(below) do
+        local w = weight_of(member)
+        if held + w > counted then
+          full = true
+          break
+        end
+        held = held + w
+        redis.call('ZADD', KEYS[1], deadline, member)
+        count_if_marked(deadline, w)
+      end
+    end
+    touch()
+    if counted > used then
+      book(deadline, counted - used)
+    end
+  end
+  return used
+end
+"""
+
+# ARGV: weight, default limit, window, then optionally an earlier answer's limit, remaining and reset (ms).
+_LUA_ACQUIRE = _LUA_COMMON + _LUA_OBSERVE_FUNCTION + """
+if ARGV[4] then
+  observe(tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+end
 local weight = tonumber(ARGV[1])
 local limit = current_limit(ARGV[2])
 local window = tonumber(ARGV[3])
@@ -233,7 +333,7 @@ local excess = used + weight - limit
 local freed = 0
 local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 for i = 1, #entries, 2 do
-  freed = freed + tonumber(string.match(entries[i], ':(%d+)$'))
+  freed = freed + weight_of(entries[i])
   if freed >= excess then
     return {0, math.max(tonumber(entries[i + 1]) - now, 1)}
   end
@@ -241,31 +341,8 @@ end
 return {0, 1}
 """
 
-_LUA_OBSERVE = _LUA_COMMON + """
-local limit = tonumber(ARGV[1])
-local remaining = math.max(tonumber(ARGV[2]), 0)
-local reset = tonumber(ARGV[3])
-redis.call('SET', KEYS[3], limit, 'EX', 86400)
-local used = purge()
-local counted = limit - remaining
-if reset > 0 then
-  -- KuCoin's window ends at now + reset: the grants it counted in it, our newest ones up to `counted`
-  -- (older ones it counted in its previous window), cannot free up earlier.
-  local deadline = now + reset
-  local newest = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-  local seen = 0
-  for i = 1, #newest, 2 do
-    local w = tonumber(string.match(newest[i], ':(%d+)$'))
-    if seen + w > counted then break end
-    seen = seen + w
-    if tonumber(newest[i + 1]) < deadline then redis.call('ZADD', KEYS[1], deadline, newest[i]) end
-  end
-  touch()
-  if counted > used then
-    book(deadline, counted - used)
-  end
-end
-return used
+_LUA_OBSERVE = _LUA_COMMON + _LUA_OBSERVE_FUNCTION + """
+return observe(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 """
 
 _LUA_EXHAUST = _LUA_COMMON + """
@@ -275,8 +352,6 @@ purge()
 book(now + reset, limit)
 return limit
 """
-
-
 class RedisRateLimiter(RateLimiter):
     """Shared by every worker process and machine: one atomic Lua script per decision."""
 
@@ -293,9 +368,12 @@ class RedisRateLimiter(RateLimiter):
         base = f"{self._prefix}:{{{account}:{pool}}}"
         return [base + ":log", base + ":state", base + ":limit"]
 
-    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
-        granted, value = self._acquire(keys=self._keys(account, pool),
-                                       args=[weight, self.default_limit(pool), self.window_ms])
+    def _try_acquire(self, account: str, pool: str, weight: int,
+                     observed: Observation | None) -> tuple[bool, int]:
+        args = [weight, self.default_limit(pool), self.window_ms]
+        if observed is not None and observed.limit > 0:
+            args += [int(observed.limit), int(observed.remaining), observed.reset_from_now()]
+        granted, value = self._acquire(keys=self._keys(account, pool), args=args)
         return bool(int(granted)), int(value)
 
     def observe(self, account: str, pool: str, limit: int, remaining: int, reset_ms: int) -> None:
@@ -314,7 +392,8 @@ class RedisRateLimiter(RateLimiter):
 class NoRateLimiter(RateLimiter):
     """Sends without waiting; KuCoin's answers are still respected by the transport's retries."""
 
-    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
+    def _try_acquire(self, account: str, pool: str, weight: int,
+                     observed: Observation | None) -> tuple[bool, int]:
         return True, int(time.time() * 1000)
 
     def observe(self, account, pool, limit, remaining, reset_ms) -> None:

@@ -2,7 +2,7 @@
 
 An order task makes two to four KuCoin calls; logging each one as its own INSERT and commit costs as much
 as the calls. Inside `calls_buffered()` the calls are kept in memory (as plain values, not model instances:
-a chunk of orders logs dozens) and written with `calls_flush()` in one prepared INSERT sent for all rows,
+a chunk of orders logs dozens) and written with `calls_flush()` in one multi-row INSERT (per 60 calls),
 which the order service calls inside the transaction that records the order's outcome, so the log and the
 order are committed together. Outside a buffer (cancel, syncs, the set-up check) each call is written at
 once, as `brokeroffice.calllog` does. The buffer is flushed on the way out whatever happens, so no call
@@ -24,6 +24,8 @@ from kucoin import RequestRecord
 logger = logging.getLogger(__name__)
 
 _buffer: ContextVar[list[dict] | None] = ContextVar("trading_call_buffer", default=None)
+# Within SQLite's older limit of 999 parameters per statement (15 per row).
+ROWS_PER_INSERT = 60
 FIELDS = ("at", "actor", "credential", "method", "family", "path", "weight", "http_status", "code", "latency_ms",
           "error", "job_id", "pool", "quota_limit", "quota_remaining")
 
@@ -39,12 +41,16 @@ def record_call(record: RequestRecord) -> None:
 
 
 def _insert(rows: list[dict]) -> None:
+    """One multi-row INSERT per ROWS_PER_INSERT calls (one statement for the database to run, not one per row)."""
     fields = [KuCoinCall._meta.get_field(name) for name in FIELDS]
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(KuCoinCall._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    head = f"INSERT INTO {quote(KuCoinCall._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    placeholders = f"({', '.join(['%s'] * len(fields))})"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[f.get_db_prep_save(row[f.name], connection) for f in fields] for row in rows])
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            part = rows[start:start + ROWS_PER_INSERT]
+            cursor.execute(head + ", ".join([placeholders] * len(part)),
+                           [f.get_db_prep_save(row[f.name], connection) for row in part for f in fields])
 
 
 def calls_flush() -> None:

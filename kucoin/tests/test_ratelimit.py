@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from kucoin.errors import BudgetWaitExceeded, RateLimitError
-from kucoin.ratelimit import InProcessRateLimiter, RedisRateLimiter
+from kucoin.ratelimit import InProcessRateLimiter, Observation, RedisRateLimiter
 
 
 class ManualClock:
@@ -250,3 +250,159 @@ def test_redis_observe_holds_the_newest_grants_kucoin_counted(redis_client):
     assert after[b"1:2"] == dict(before)[b"1:2"]  # the oldest keeps its own expiry
     assert after[b"2:2"] == after[b"3:2"] >= dict(before)[b"3:2"] + 19_000  # held until KuCoin's reset
     assert int(redis_client.hget(lim._keys("a", "spot")[1], "used")) == 6  # nothing booked twice
+
+
+# --- An answer's headers told with the next acquire (one round trip per request) ---------------------------
+
+def _observed(limit, remaining, reset_ms):
+    import time
+    return Observation(limit=limit, remaining=remaining, reset_ms=reset_ms, seen_at=time.monotonic())
+
+
+def test_acquire_learns_the_observation_before_deciding():
+    lim, clock, slept = _limiter(max_wait_s=0)
+    lim.acquire("a", "spot", 1)
+    with pytest.raises(BudgetWaitExceeded):  # KuCoin: 10 counted of 10
+        lim.acquire("a", "spot", 1, observed=_observed(10, 0, 800))
+    assert slept == []
+
+
+def test_an_observation_counts_its_age_against_the_reset():
+    import time
+    seen = Observation(limit=10, remaining=0, reset_ms=500, seen_at=time.monotonic() - 0.2)
+    assert 290 <= seen.reset_from_now() <= 300
+    assert Observation(limit=10, remaining=0, reset_ms=500, seen_at=time.monotonic() - 1).reset_from_now() == 0
+
+
+def _observing_process(url, prefix, out):
+    import redis
+    lim = RedisRateLimiter(redis.Redis.from_url(url), quotas={"spot": 100}, window_ms=60_000, max_wait_s=0,
+                           prefix=prefix)
+    try:  # KuCoin: the whole quota of 20 is used
+        lim.acquire("shared", "spot", 1, observed=_observed(20, 0, 30_000))
+        out.put("granted")
+    except BudgetWaitExceeded:
+        out.put("refused")
+
+
+def test_redis_acquire_with_an_observation_tells_every_process(redis_client):
+    """The combined script writes what KuCoin said into the shared budget: another process is refused."""
+    url = os.environ["REDIS_URL"]
+    prefix = "test:" + uuid.uuid4().hex
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_observing_process, args=(url, prefix, out))
+    p.start()
+    assert out.get(timeout=120) == "refused"
+    p.join(timeout=30)
+    here = RedisRateLimiter(redis_client, quotas={"spot": 100}, window_ms=60_000, max_wait_s=0, prefix=prefix)
+    with pytest.raises(BudgetWaitExceeded):
+        here.acquire("shared", "spot", 1)
+
+
+def _observing_worker(url, prefix, quota, window_ms, n, weights, out):
+    """Like `_worker`, each acquire telling the previous answer's headers: KuCoin counted that request."""
+    import redis
+    lim = RedisRateLimiter(redis.Redis.from_url(url), quotas={"broker": 10 * quota}, window_ms=window_ms,
+                           max_wait_s=30, prefix=prefix)
+    grants, observed = [], None
+    for i in range(n):
+        w = weights[i % len(weights)]
+        grants.append((lim.acquire("shared", "broker", w, observed=observed), w))
+        observed = _observed(quota, quota - w, window_ms // 2)
+    out.put(grants)
+
+
+def test_redis_processes_telling_answers_with_acquire_never_exceed_the_learnt_quota(redis_client):
+    url = os.environ["REDIS_URL"]
+    prefix = "test:" + uuid.uuid4().hex
+    quota, window_ms, procs, per_proc = 20, 400, 4, 25
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    workers = [ctx.Process(target=_observing_worker, args=(url, prefix, quota, window_ms, per_proc, [1, 3, 2], out))
+               for _ in range(procs)]
+    for p in workers:
+        p.start()
+    grants = sorted(g for _ in workers for g in out.get(timeout=120))
+    for p in workers:
+        p.join(timeout=30)
+    assert len(grants) == procs * per_proc
+    learnt = next(i for i, (t, _) in enumerate(grants) if t > grants[0][0])  # after the first answers came
+    for i, (t, _) in enumerate(grants[learnt:], start=learnt):
+        in_window = sum(w for (u, w) in grants[learnt:i + 1] if u > t - window_ms)
+        assert in_window <= quota, f"{in_window} > {quota} in the window ending at {t}"
+
+
+# --- Observing reads only what changed, whatever the log holds --------------------------------------------
+
+def _hold_reference(expiries, weights, deadline, counted):
+    """The former walk over every grant, newest first: the expiries after KuCoin's count is held."""
+    out, seen = list(expiries), 0
+    for i in range(len(out) - 1, -1, -1):
+        if seen + weights[i] > counted:
+            break
+        seen += weights[i]
+        out[i] = max(out[i], deadline)
+    return sorted(out)
+
+
+def test_inprocess_hold_matches_the_walk_over_every_grant():
+    import random
+
+    from kucoin.ratelimit import _Budget
+    rng = random.Random(7)
+    for _ in range(300):
+        b = _Budget()
+        for _ in range(rng.randrange(0, 40)):
+            b.book(rng.randrange(0, 2000), rng.choice([1, 2, 5]))
+        deadline, counted = rng.randrange(0, 2500), rng.randrange(0, 150)
+        expected = _hold_reference(b.expiries, b.weights, deadline, counted)
+        used = b.used
+        b.hold_until(deadline, counted)
+        assert b.expiries == expected and b.expiries == sorted(b.expiries) and b.used == used
+
+
+def test_redis_marked_weight_stays_exact_through_grants_observations_and_expiries(redis_client):
+    import random
+    import time
+    prefix = "test:" + uuid.uuid4().hex
+    lim = RedisRateLimiter(redis_client, quotas={"spot": 10_000}, window_ms=300, max_wait_s=0, prefix=prefix)
+    log, state, _ = lim._keys("a", "spot")
+    rng = random.Random(11)
+    window_end = time.monotonic() + 0.2
+    for step in range(400):
+        if time.monotonic() > window_end:
+            window_end = time.monotonic() + 0.2  # KuCoin's next window
+        reset = int((window_end - time.monotonic()) * 1000) + rng.choice([-3, 0, 2])  # latency moves it a little
+        if rng.random() < 0.3:
+            lim.observe("a", "spot", 10_000, 10_000 - rng.randrange(0, 60), max(reset, 1))
+        else:
+            lim.acquire("a", "spot", rng.choice([1, 2, 5]))
+        mark = redis_client.hget(state, "mark")
+        if mark is not None:
+            held = sum(int(m.rsplit(b":", 1)[1]) for m, score in redis_client.zrange(log, 0, -1, withscores=True)
+                       if score >= int(mark))
+            assert int(redis_client.hget(state, "marked")) == held, f"step {step}"
+        if step % 50 == 0:
+            time.sleep(0.05)
+
+
+def test_observing_costs_the_same_with_a_long_log(redis_client):
+    """An answer is observed in constant work, not in work growing with the grants of the window."""
+    import time
+    lim = RedisRateLimiter(redis_client, quotas={"spot": 10**9}, window_ms=30_000, prefix="test:" + uuid.uuid4().hex)
+    window_end = time.monotonic() + 30
+
+    def observe_many(n, counted):
+        started = time.perf_counter()
+        for _ in range(n):
+            lim.acquire("a", "spot", 1)
+            counted += 1
+            lim.observe("a", "spot", 10**9, 10**9 - counted, int((window_end - time.monotonic()) * 1000))
+        return time.perf_counter() - started, counted
+
+    first, counted = observe_many(300, 0)
+    for _ in range(10):
+        _, counted = observe_many(300, counted)
+    last, _ = observe_many(300, counted)  # 3,000 grants in the log now
+    assert last < 3 * first + 0.05

@@ -4,8 +4,8 @@
 transaction, and queues one task per chunk. `orders_send_chunk` (the task's service) sends a chunk with the
 same guarantees as a single order, at a fraction of the database work per order:
 
-- the chunk's rows are claimed together (their leases, then `sent_at` and state `unknown`, committed before
-  any of them is sent), so an execution that stops half-way leaves every unsent order marked "may have
+- the chunk's rows are claimed together (their leases, `sent_at` and state `unknown` in one UPDATE, committed
+  before any of them is sent), so an execution that stops half-way leaves every unsent order marked "may have
   reached KuCoin": the retry asks KuCoin for each by clientOid before sending it;
 - each order is placed and fetched at once (its broker tag), as a single order is; a few orders of the chunk
   are in flight together (threads), so that one order's wait for KuCoin or the shared rate limiter is another
@@ -40,7 +40,8 @@ from trading.calllog_buffer import calls_buffered, calls_flush
 from trading.clients import client_for_order
 from trading.models import Order
 from trading.services.orders import (
-    ORDER_FIELDS, UNUSED_SECRETS, failed_changes, near_futures_limit, order_check, resting_kind, send_and_read,
+    CLIENT_SECRETS, ORDER_FIELDS, UNUSED_SECRETS, failed_changes, near_futures_limit, order_check, resting_kind,
+    send_and_read,
 )
 
 CHUNK_SIZE = 25
@@ -121,27 +122,45 @@ def _order_of(spec: dict, requested_by) -> Order:
 
 # -- the worker's side -----------------------------------------------------------------------------
 
-def _claim_chunk(order_ids: list[int]) -> tuple[list[Order], datetime]:
-    """Takes the leases of the chunk's orders that still wait to be sent and that no other execution holds;
-    returns those orders (read after the claim, so their `sent_at` is current) and the lease's end."""
+def _claim_chunk(order_ids: list[int]) -> tuple[list[Order], datetime, list[Order], set[int]]:
+    """Takes the leases of the chunk's orders that still wait to be sent and that no other execution holds, and
+    in the same UPDATE (one new version of each row, committed before anything is sent) records that each may
+    now reach KuCoin (`sent_at`, state unknown), except for orders near KuCoin's futures cap, whose count is read
+    from KuCoin first. A row is only claimed while its `sent_at` is still what was read here, so that no
+    execution skips the look-up by clientOid.
+
+    Returns the claimed orders, the lease's end, those near the cap, and the pks an earlier execution sent."""
     now = timezone.now()
     # The lease's end, to the microsecond, marks the rows this execution claimed (jittered so no two match).
     until = now + timedelta(seconds=settings.ROW_LEASE_SECONDS + SECONDS_PER_ORDER * len(order_ids),
                             microseconds=random.randrange(1_000_000))
-    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    Order.objects.filter(lease_free, pk__in=order_ids, state__in=Order.SENDING_STATES).update(lease_until=until)
-    claimed = list(Order.objects.select_related("api_key", "sub_account", "fast_api_connection")
-                   .defer(*UNUSED_SECRETS).filter(pk__in=order_ids, lease_until=until, state__in=Order.SENDING_STATES)
+    waiting = list(Order.objects.select_related("api_key", "sub_account", "fast_api_connection")
+                   .defer(*UNUSED_SECRETS, *CLIENT_SECRETS).filter(pk__in=order_ids, state__in=Order.SENDING_STATES)
                    .order_by("pk"))
-    return claimed, until
+    near_limit = {o.pk for o in waiting if near_futures_limit(o)}
+    ours = _lease_and_mark_sent(waiting, near_limit, now, until)
+    claimed = [o for o in waiting if o.pk in ours]
+    return (claimed, until, [o for o in claimed if o.pk in near_limit],
+            {o.pk for o in claimed if o.sent_at is not None})
 
 
-def _mark_sent(orders: list[Order]) -> None:
-    """`sent_at` and state unknown for every claimed order about to be sent (committed before the first send)."""
-    if not orders:
-        return
-    now = timezone.now()
-    Order.objects.filter(pk__in=[o.pk for o in orders]).update(sent_at=now, state=Order.State.UNKNOWN, updated_at=now)
+def _lease_and_mark_sent(waiting: list[Order], near_limit: set[int], now: datetime, until: datetime) -> set[int]:
+    """The conditional UPDATEs of a claim, one per `sent_at` read (on a first execution all are unset, so one);
+    returns the pks this execution now holds."""
+    claimable = Order.objects.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+                                     state__in=Order.SENDING_STATES)
+    read_sent_at: dict[datetime | None, list[int]] = {}
+    for order in waiting:
+        read_sent_at.setdefault(order.sent_at, []).append(order.pk)
+    for sent_at, pks in read_sent_at.items():
+        same_read = claimable.filter(Q(sent_at__isnull=True) if sent_at is None else Q(sent_at=sent_at))
+        to_send = [pk for pk in pks if pk not in near_limit]
+        if to_send:
+            same_read.filter(pk__in=to_send).update(lease_until=until, sent_at=now, state=Order.State.UNKNOWN,
+                                                    updated_at=now)
+        if len(to_send) < len(pks):
+            same_read.filter(pk__in=[pk for pk in pks if pk in near_limit]).update(lease_until=until)
+    return set(Order.objects.filter(pk__in=[o.pk for o in waiting], lease_until=until).values_list("pk", flat=True))
 
 
 def _write_outcomes(outcomes: dict[int, dict], now: datetime) -> None:
@@ -192,17 +211,14 @@ def orders_send_chunk(*, order_ids: list[int], job_id: str | None = None) -> dic
     """
     from trading.tasks import order_verify_later
 
-    claimed, until = _claim_chunk(order_ids)
+    claimed, until, near_limit, previously_sent = _claim_chunk(order_ids)
     held = [o.pk for o in claimed]
     if not claimed:
         return {}
     with acting_as(_actor(job_id), job_id), calls_buffered():
         outcomes, failure = {}, None
         try:
-            clients = {o.pk: _client_or_refusal(o) for o in claimed}  # keys decrypted here, not in the threads
-            near_limit = [o for o in claimed if near_futures_limit(o)]
-            previously_sent = {o.pk for o in claimed if o.sent_at is not None}
-            _mark_sent([o for o in claimed if o not in near_limit])
+            clients = _clients_of(claimed)  # keys decrypted here, not in the threads
             outcomes, failure = _send_all(claimed, clients, near_limit, previously_sent, until)
         except Exception as exc:
             failure = exc
@@ -219,6 +235,16 @@ def _actor(job_id: str | None) -> str:
     """Who the chunk's calls are logged as caused by: whoever asked for the batch."""
     label = Job.objects.filter(pk=job_id).values_list("requested_by_label", flat=True).first() if job_id else None
     return label or "job"
+
+
+def _clients_of(orders: list[Order]) -> dict[int, object]:
+    """Each order's client or refusal, worked out once per signing key (a chunk's orders mostly share one)."""
+    by_key: dict[tuple, object] = {}
+    for order in orders:
+        key = (order.api_key_id, order.fast_api_connection_id)
+        if key not in by_key:
+            by_key[key] = _client_or_refusal(order)
+    return {order.pk: by_key[(order.api_key_id, order.fast_api_connection_id)] for order in orders}
 
 
 def _client_or_refusal(order: Order):

@@ -364,6 +364,9 @@ SELECT_FOR_SENDING = ("api_key", "sub_account", "fast_api_connection", "requeste
 # A connected account's OAuth code and tokens: never needed to sign an order, so not read (nor decrypted).
 UNUSED_SECRETS = ("fast_api_connection__code", "fast_api_connection__access_token",
                   "fast_api_connection__refresh_token")
+# A sub-account key's secret and passphrase: read (and decrypted) only when the process makes its client for the
+# key (trading.clients keeps it), not with every order.
+CLIENT_SECRETS = ("api_key__secret", "api_key__passphrase")
 
 
 def acting_for(order: Order, job_id: str | None):
@@ -434,7 +437,8 @@ def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None =
     answer, 5xx, rate limit, another execution holding the row) is raised for the task to retry, after which
     the order is first looked up by clientOid.
     """
-    order = Order.objects.select_related(*SELECT_FOR_SENDING).defer(*UNUSED_SECRETS).filter(pk=order_id).first()
+    order = (Order.objects.select_related(*SELECT_FOR_SENDING).defer(*UNUSED_SECRETS, *CLIENT_SECRETS)
+             .filter(pk=order_id).first())
     if order is None:
         return None  # deleted with its job: nothing to do
     with acting_for(order, job_id), calls_buffered():

@@ -87,3 +87,42 @@ def customer_key_offline():
     from accounts.tests.factories import ApiKeyFactory
 
     return ApiKeyFactory(permissions=["General", "Spot", "Futures"])
+
+
+@pytest.mark.django_db
+def test_a_chunk_is_claimed_and_marked_sent_in_one_write_before_anything_is_sent(customer_key_offline):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from trading.services.batches import _claim_chunk
+
+    orders, _ = orders_place_batch(orders=batch_of(customer_key_offline, 5))
+    with CaptureQueriesContext(connection) as queries:
+        claimed, until, near_limit, previously_sent = _claim_chunk([o.pk for o in orders])
+    assert [o.pk for o in claimed] == [o.pk for o in orders] and near_limit == [] and previously_sent == set()
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]) == 1
+    for order in Order.objects.filter(pk__in=[o.pk for o in orders]):
+        assert (order.state, order.lease_until) == (Order.State.UNKNOWN, until) and order.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_a_chunk_leaves_an_order_held_elsewhere_or_sent_since_it_was_read(customer_key_offline, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from trading.services import batches
+
+    held, sent_meanwhile, free = orders_place_batch(orders=batch_of(customer_key_offline, 3))[0]
+    Order.objects.filter(pk=held.pk).update(lease_until=timezone.now() + timedelta(minutes=5))
+    looked_at = batches.near_futures_limit
+
+    def another_execution_sends(order):  # runs between the chunk's read and its claim
+        if order.pk == sent_meanwhile.pk:
+            Order.objects.filter(pk=order.pk).update(sent_at=timezone.now(), state=Order.State.UNKNOWN)
+        return looked_at(order)
+
+    monkeypatch.setattr(batches, "near_futures_limit", another_execution_sends)
+    claimed, _, _, _ = batches._claim_chunk([held.pk, sent_meanwhile.pk, free.pk])
+    assert [o.pk for o in claimed] == [free.pk]  # the other one is retried with a look-up by clientOid first
+    assert Order.objects.get(pk=held.pk).state == Order.State.PENDING
