@@ -66,14 +66,18 @@ class Order(KuCoinAction):
     # Orders KuCoin holds (or may hold): those a verification or a sync can fetch.
     AT_KUCOIN_STATES = (State.OPEN, State.FILLED, State.CANCELLED)
 
-    client_oid = models.CharField(max_length=40, unique=True, default=new_client_oid, verbose_name="clientOid")
+    # Unique by a constraint in Meta rather than unique=True, which would add a second (pattern) index that no
+    # lookup uses: every index is rewritten with each state change of an order.
+    client_oid = models.CharField(max_length=40, default=new_client_oid, verbose_name="clientOid")
     market = models.CharField(max_length=10, choices=Market.choices)
     # The account and key the order is signed with: a sub-account's key, or a connected account's key.
-    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    # The (sub-account, -id) and (connection, -id) indexes below serve their look-ups; no single-column ones.
+    sub_account = models.ForeignKey(SubAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+                                    db_index=False)
     api_key = models.ForeignKey(SubAccountApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
                                 verbose_name="API key")
     fast_api_connection = models.ForeignKey(FastApiConnection, null=True, blank=True, on_delete=models.PROTECT,
-                                            related_name="orders", verbose_name="connected account")
+                                            related_name="orders", verbose_name="connected account", db_index=False)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRADE)
 
     # What was asked (kucoin-api.md 4.2 and 5.1). Sizes of futures orders are whole lots.
@@ -118,8 +122,9 @@ class Order(KuCoinAction):
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not indexed: only deleting a member of staff looks orders up by it (staff are deactivated, not deleted).
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+                                     related_name="+", db_index=False)
 
     class Meta:
         ordering = ["-id"]
@@ -146,6 +151,7 @@ class Order(KuCoinAction):
                          condition=Q(state__in=["pending", "unknown", "open"], fast_api_connection__isnull=False)),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["client_oid"], name="order_unique_client_oid"),
             models.UniqueConstraint(fields=["market", "kucoin_order_id"], name="order_unique_kucoin_id",
                                     condition=Q(kucoin_order_id__isnull=False)),
             models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_positive"),
