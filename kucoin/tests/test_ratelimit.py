@@ -122,19 +122,24 @@ def _worker(url, prefix, quota, window_ms, n, weights, out):
     out.put(grants)
 
 
-def test_redis_shared_by_processes_never_exceeds_quota_in_any_window(redis_client):
-    url = os.environ["REDIS_URL"]
-    prefix = "test:" + uuid.uuid4().hex
-    quota, window_ms, procs, per_proc = 20, 400, 4, 25
+def _grants_of_processes(target, procs: int, *args) -> list[tuple]:
+    """Every (grant time, weight) of `procs` spawned processes running `target(*args, weights, out)`, by time."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    workers = [ctx.Process(target=_worker, args=(url, prefix, quota, window_ms, per_proc, [1, 3, 2], out))
-               for _ in range(procs)]
+    workers = [ctx.Process(target=target, args=(*args, [1, 3, 2], out)) for _ in range(procs)]
     for p in workers:
         p.start()
     grants = sorted(g for _ in workers for g in out.get(timeout=120))
     for p in workers:
         p.join(timeout=30)
+    return grants
+
+
+def test_redis_shared_by_processes_never_exceeds_quota_in_any_window(redis_client):
+    url = os.environ["REDIS_URL"]
+    prefix = "test:" + uuid.uuid4().hex
+    quota, window_ms, procs, per_proc = 20, 400, 4, 25
+    grants = _grants_of_processes(_worker, procs, url, prefix, quota, window_ms, per_proc)
     assert len(grants) == procs * per_proc  # everyone got through, by waiting
     # Grant times come from Redis's clock (one clock for all processes). A grant holds its weight
     # for one window: in every window (t - window, t], the sum of weights must stay within quota.
@@ -317,15 +322,7 @@ def test_redis_processes_telling_answers_with_acquire_never_exceed_the_learnt_qu
     url = os.environ["REDIS_URL"]
     prefix = "test:" + uuid.uuid4().hex
     quota, window_ms, procs, per_proc = 20, 400, 4, 25
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    workers = [ctx.Process(target=_observing_worker, args=(url, prefix, quota, window_ms, per_proc, [1, 3, 2], out))
-               for _ in range(procs)]
-    for p in workers:
-        p.start()
-    grants = sorted(g for _ in workers for g in out.get(timeout=120))
-    for p in workers:
-        p.join(timeout=30)
+    grants = _grants_of_processes(_observing_worker, procs, url, prefix, quota, window_ms, per_proc)
     assert len(grants) == procs * per_proc
     learnt = next(i for i, (t, _) in enumerate(grants) if t > grants[0][0])  # after the first answers came
     for i, (t, _) in enumerate(grants[learnt:], start=learnt):
