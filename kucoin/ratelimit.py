@@ -21,7 +21,6 @@ import abc
 import bisect
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from .errors import BudgetWaitExceeded
@@ -36,23 +35,6 @@ DEFAULT_QUOTAS: Mapping[str, int] = {
     "broker": 2000,
     "earn": 2000,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """KuCoin's gw-ratelimit-* headers of one answer, told to the limiter with the next `acquire` of the same
-    budget (one round trip to a shared limiter instead of two per request)."""
-
-    limit: int
-    remaining: int
-    reset_ms: int
-    seen_at: float  # time.monotonic() when the answer came
-
-    def reset_from_now(self) -> int:
-        """The time left until KuCoin's reset now (0: that window has ended, or KuCoin gave no reset)."""
-        if self.reset_ms <= 0:
-            return 0
-        return max(self.reset_ms - int((time.monotonic() - self.seen_at) * 1000), 0)
 
 
 class RateLimiter(abc.ABC):
@@ -70,17 +52,14 @@ class RateLimiter(abc.ABC):
     def default_limit(self, pool: str) -> int:
         return self.quotas.get(pool, 2000)
 
-    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None,
-                observed: Observation | None = None) -> int:
-        """Book `weight`, waiting for room, after learning `observed` (an earlier answer's headers for this
-        budget). Returns the grant time (ms, limiter clock).
+    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None) -> int:
+        """Book `weight`, waiting for room. Returns the grant time (ms, limiter clock).
 
         Raises BudgetWaitExceeded if room would come later than `max_wait_s`."""
         budget = self.max_wait_s if max_wait_s is None else max_wait_s
         deadline = time.monotonic() + budget
         while True:
-            granted, value = self._try_acquire(account, pool, int(weight), observed)
-            observed = None  # learnt once
+            granted, value = self._try_acquire(account, pool, int(weight))
             if granted:
                 return value
             if value < 0:
@@ -94,10 +73,8 @@ class RateLimiter(abc.ABC):
             self._sleep(max(wait_s, 0.001))
 
     @abc.abstractmethod
-    def _try_acquire(self, account: str, pool: str, weight: int,
-                     observed: Observation | None) -> tuple[bool, int]:
-        """Learns `observed` first, then: (True, grant_ms) or (False, wait_ms); wait_ms < 0 when the weight can
-        never fit."""
+    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
+        """(True, grant_ms) or (False, wait_ms); wait_ms < 0 when the weight can never fit."""
 
     @abc.abstractmethod
     def observe(self, account: str, pool: str, limit: int, remaining: int, reset_ms: int) -> None:
@@ -165,10 +142,7 @@ class InProcessRateLimiter(RateLimiter):
     def _budget(self, account: str, pool: str) -> _Budget:
         return self._budgets.setdefault((account, pool), _Budget())
 
-    def _try_acquire(self, account: str, pool: str, weight: int,
-                     observed: Observation | None) -> tuple[bool, int]:
-        if observed is not None:
-            self.observe(account, pool, observed.limit, observed.remaining, observed.reset_from_now())
+    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
         with self._lock:
             now = self._now()
             b = self._budget(account, pool)
@@ -289,6 +263,8 @@ local function observe(limit, remaining, reset)
     end
     if deadline >= m then
       redis.call('HSET', KEYS[2], 'mark', deadline, 'marked', held)
+      -- the state goes with the log; with no grant logged nothing else would give it an expiry
+      redis.call('PEXPIRE', KEYS[2], math.max(redis.call('PTTL', KEYS[2]), reset + 1000))
     end
     local full = held >= counted
     while not full do
@@ -315,11 +291,8 @@ local function observe(limit, remaining, reset)
 end
 """
 
-# ARGV: weight, default limit, window, then optionally an earlier answer's limit, remaining and reset (ms).
-_LUA_ACQUIRE = _LUA_COMMON + _LUA_OBSERVE_FUNCTION + """
-if ARGV[4] then
-  observe(tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
-end
+# ARGV: weight, default limit, window (ms).
+_LUA_ACQUIRE = _LUA_COMMON + """
 local weight = tonumber(ARGV[1])
 local limit = current_limit(ARGV[2])
 local window = tonumber(ARGV[3])
@@ -368,12 +341,9 @@ class RedisRateLimiter(RateLimiter):
         base = f"{self._prefix}:{{{account}:{pool}}}"
         return [base + ":log", base + ":state", base + ":limit"]
 
-    def _try_acquire(self, account: str, pool: str, weight: int,
-                     observed: Observation | None) -> tuple[bool, int]:
-        args = [weight, self.default_limit(pool), self.window_ms]
-        if observed is not None and observed.limit > 0:
-            args += [int(observed.limit), int(observed.remaining), observed.reset_from_now()]
-        granted, value = self._acquire(keys=self._keys(account, pool), args=args)
+    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
+        granted, value = self._acquire(keys=self._keys(account, pool),
+                                       args=[weight, self.default_limit(pool), self.window_ms])
         return bool(int(granted)), int(value)
 
     def observe(self, account: str, pool: str, limit: int, remaining: int, reset_ms: int) -> None:
@@ -392,8 +362,7 @@ class RedisRateLimiter(RateLimiter):
 class NoRateLimiter(RateLimiter):
     """Sends without waiting; KuCoin's answers are still respected by the transport's retries."""
 
-    def _try_acquire(self, account: str, pool: str, weight: int,
-                     observed: Observation | None) -> tuple[bool, int]:
+    def _try_acquire(self, account: str, pool: str, weight: int) -> tuple[bool, int]:
         return True, int(time.time() * 1000)
 
     def observe(self, account, pool, limit, remaining, reset_ms) -> None:

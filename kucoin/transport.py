@@ -3,17 +3,12 @@
 One requests.Session per client (pooled keep-alive connections). The query is built
 once as ordered pairs: the URL carries them url-encoded, the prehash the same pairs
 decoded (spec 2.3). The body is signed as the exact bytes sent.
-
-KuCoin's gw-ratelimit-* headers of an answer are told to the rate limiter with the next acquire of the same
-budget (one call to a shared limiter per request rather than two): every later request of this client is
-decided with them; a client that sends nothing more on that budget never tells them.
 """
 from __future__ import annotations
 
 import json
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,7 +24,7 @@ from .clock import ServerClock
 from .credentials import Credentials, Hosts, PartnerCredentials
 from .errors import (InvalidTimestampError, KuCoinError, OutcomeUnknownError, RateLimitError, ServerError,
                      ServiceUnavailableError, error_for)
-from .ratelimit import InProcessRateLimiter, Observation, RateLimiter
+from .ratelimit import InProcessRateLimiter, RateLimiter
 from .signing import Signer, encoded_query, json_body, query_pairs, raw_query
 from .weights import Endpoint
 
@@ -142,9 +137,6 @@ class Transport:
         self.session.mount("http://", adapter)
         self._signers: dict[str, Signer] = {}
         self._env_settings: dict[str, dict] = {}
-        # The newest rate-limit headers of each budget, told to the limiter with its next acquire.
-        self._unobserved: dict[tuple[str, str], Observation] = {}
-        self._unobserved_lock = threading.Lock()
 
     def __repr__(self) -> str:
         cid = self.credentials.credential_id if self.credentials else None
@@ -187,14 +179,6 @@ class Transport:
         except Exception:  # the hook must never break a call
             logger.exception("on_request hook failed for %s %s", record.method, record.path)
 
-    def _keep_observation(self, account: str, pool: str, rate: tuple[int, int, int]) -> None:
-        with self._unobserved_lock:
-            self._unobserved[(account, pool)] = Observation(*rate, seen_at=time.monotonic())
-
-    def _take_observation(self, account: str, pool: str) -> Observation | None:
-        with self._unobserved_lock:
-            return self._unobserved.pop((account, pool), None)
-
     def _backoff(self, attempt: int) -> None:
         self._sleep(random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * (2 ** attempt))))
 
@@ -228,8 +212,7 @@ class Transport:
             attempt += 1
             if endpoint.signed and self.clock.needs_sync():
                 self.sync_clock()
-            self.rate_limiter.acquire(account, endpoint.pool, endpoint.weight,
-                                      observed=self._take_observation(account, endpoint.pool))
+            self.rate_limiter.acquire(account, endpoint.pool, endpoint.weight)
             headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
             if endpoint.signed:
                 headers.update(self.signer(endpoint.family).headers(self.clock.timestamp(), method, target,
@@ -257,7 +240,7 @@ class Transport:
                 status = resp.status_code
                 rate = _rate_headers(resp)
                 if rate is not None:
-                    self._keep_observation(account, endpoint.pool, rate)
+                    self.rate_limiter.observe(account, endpoint.pool, *rate)
                 payload = self._parse(resp)
                 if isinstance(payload, dict) and "code" in payload:
                     code = str(payload.get("code"))

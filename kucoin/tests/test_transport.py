@@ -282,31 +282,3 @@ def test_client_and_transport_reprs_hold_no_secret(make_client):
     text = repr(client) + repr(client.transport) + repr(client.transport.signer("broker"))
     for secret in (API_SECRET, API_PASSPHRASE, BROKER_KEY):
         assert secret not in text
-
-
-def test_an_answers_rate_headers_ride_on_the_next_acquire(fake, make_client):
-    """One call to the (shared) limiter per request: the headers of an answer are told with the next acquire of
-    the same budget, not in a call of their own."""
-    fake.route("GET", SUB, {"items": []})
-    fake.rate_headers = (100, 40, 20_000)
-    calls = []
-
-    class Recording(InProcessRateLimiter):
-        def acquire(self, account, pool, weight, max_wait_s=None, observed=None):
-            calls.append(("acquire", pool, observed and (observed.limit, observed.remaining)))
-            return super().acquire(account, pool, weight, max_wait_s, observed)
-
-        def observe(self, *args):
-            calls.append(("observe",))
-            return super().observe(*args)
-
-    client = make_client(rate_limiter=Recording())
-    client.sync_clock()
-    calls.clear()
-    client.broker.get_sub_accounts()
-    client.broker.get_sub_accounts()
-    pool = calls[0][1]
-    assert calls[0] == ("acquire", pool, None)
-    assert calls[1] == ("acquire", pool, (100, 40))
-    assert calls[2] == ("observe",)  # the in-process limiter learns it inside that acquire
-    assert len(calls) == 3
