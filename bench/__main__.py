@@ -63,9 +63,10 @@ WHY_MISSED = {
     "rebate re-ingest": ("as the first ingest, plus taking the replaced records out of the totals and deleting "
                          "them with their index entries."),
     "orders: Celery pipeline": (
-        "batch placing reaches 0.40-0.55 of the bare loop on this 2-core machine (the bare loop has a core to "
-        "itself; the two workers, Redis, PostgreSQL and the sandbox share two); per order ~2.2 ms of worker CPU, a "
-        "fifth of it the Redis rate limiter's round trips. Single orders through the form stay near 0.07."),
+        "the two workers, Redis, PostgreSQL and the sandbox share this machine's 2 cores while the bare loop has a "
+        "core to itself; single rounds range 0.46-0.66 here (November 2026, after the limiter's constant-time "
+        "observation, connections kept between tasks and one claim UPDATE per chunk). Most of the pipeline's "
+        "remaining cost per order is the worker's Python (~1.4 ms) and rewriting the order row with its indexes."),
     "sub-account sync": (
         "1.25-1.81 here in November 2026 on this shared 2-core machine with other sessions' load (load average "
         "2-4); 1.09 in issue 5's note. The pages are fetched ahead in a thread while the previous one is written, "

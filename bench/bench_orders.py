@@ -16,7 +16,9 @@ Starts ``python -m sandbox`` as a subprocess (quotas out of the way), then measu
 Prints both rates and the ratio pipeline / bare (the issue's floor is 0.5), and the CPU time each side spent per
 order (Linux): the bare loop's process and the sandbox; the worker processes together, the sandbox and the
 workers' PostgreSQL connections (n/a when they did not last the run). The machine is shared by all of these, so
-compare the two sides within one run. The pipeline needs REDIS_URL (its
+compare the two sides within one run: with ``--rounds N`` they are measured one after the other N times and the
+round of the median ratio is reported (a single round varies by about ±0.08 on a shared 2-core machine). The
+pipeline needs REDIS_URL (its
 tasks go to a queue of the run's own, so other workers on the same Redis never take them); without it that part
 is skipped with a message. The database is DATABASE_URL when given (migrated, rows
 added), otherwise a throw-away SQLite file.
