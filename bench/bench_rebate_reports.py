@@ -135,12 +135,13 @@ def main() -> int:
         results.append(Result(f"rebate page: {label} ({args.records:,} records)", round(median, 1), "ms median",
                               bound="< 200 ms", met=median < 200))
     write_results(args.json_out, results)
+    records = RebateRecord.objects.count()
     if not args.keep:  # leave the benchmarks' database as it was for the others (bench_rebate_ingest)
         with connection.cursor() as cursor:
             for table in TABLES:
                 cursor.execute(f"TRUNCATE rebates_{table}")
             cursor.execute("DELETE FROM rebates_rebatefile WHERE requested_by_label = %s", [FILE_LABEL])
-    print(f"{'OK' if worst < 200 else 'NOT MET'}: slowest median {worst:.0f} ms (bound 200 ms) on {RebateRecord.objects.count():,} records")
+    print(f"{'OK' if worst < 200 else 'NOT MET'}: slowest median {worst:.0f} ms (bound 200 ms) on {records:,} records")
     return 0
 
 
