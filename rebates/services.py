@@ -383,7 +383,9 @@ COPY_COLUMNS = ("file_id", "line", "date", "trade_type", "uid", "sub_account_id"
 
 def rebate_file_reparse(*, file_id: int) -> RebateFile:
     with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS):
-        return rebate_file_ingest(rebate_file=RebateFile.objects.get(pk=file_id))
+        rebate_file = rebate_file_ingest(rebate_file=RebateFile.objects.get(pk=file_id))
+    tag_share_rebate_update(begin=rebate_file.begin, end=rebate_file.end)  # the reconciliation's flags
+    return rebate_file
 
 
 def rebate_file_ingest(*, rebate_file: RebateFile) -> RebateFile:

@@ -6,7 +6,6 @@ from celery import shared_task
 
 from brokeroffice.jobs import job_run
 from rebates import conf, services
-from trading.services.shares import tag_share_rebate_update
 
 
 @contextmanager
@@ -39,5 +38,4 @@ def rebates_sync_yesterday_task(self, job_id: str) -> None:
 def rebate_file_reparse_task(self, job_id: str, file_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
         rebate_file = services.rebate_file_reparse(file_id=file_id)
-        tag_share_rebate_update(begin=rebate_file.begin, end=rebate_file.end)  # the reconciliation's flags
         run.succeed(f"{rebate_file}: {rebate_file.row_count} records.", result={"records": rebate_file.row_count})

@@ -17,7 +17,7 @@ from accounts.models import SubAccount
 from brokeroffice.jobs import JobRun, job_create
 from rebates import reconciliation
 from rebates.models import RebateFile
-from rebates.services import rebate_files_pull
+from rebates.services import rebate_file_reparse, rebate_files_pull
 from rebates.tests.test_pages import BEGIN, HEADER, RANGE, records  # noqa: F401 (fixture)
 from trading.models import Order, TagShare
 from trading.services.shares import tag_share_refresh
@@ -165,6 +165,22 @@ def test_a_zero_rebate_is_no_rebate(staff):
     recon = shown(staff, **window(day, day)).context["recon"]
     assert [r.uid for r in recon.flagged.object_list] == [trader.uid]
     assert [(r.uid, r.check) for r in recon.rows] == [(trader.uid, "Trades, earns nothing")]
+
+
+def test_a_file_parsed_again_sets_the_flags_again(staff):
+    trader = sub_account(6)
+    day = days_ago(1)
+    order_at(trader, noon(day), "10")
+    tag_share_refresh(days=DAYS_COUNTED)
+    pull("spot", day, [])
+    pull("futures", day, [])
+    assert [r.uid for r in shown(staff, **window(day, day)).context["recon"].flagged.object_list] == [trader.uid]
+    # The stored bytes read again hold the trader's rebate (as after a fix of the column mapping).
+    spot = RebateFile.objects.get(trade_type="spot", begin=day)
+    spot.content.save(spot.content.name.rsplit("/", 1)[-1], ContentFile((HEADER + rebate_line(day, trader, "0.3")).encode()))
+    rebate_file_reparse(file_id=spot.pk)
+    recon = shown(staff, **window(day, day)).context["recon"]
+    assert recon.flagged.object_list == [] and [(r.uid, r.check) for r in recon.rows] == [(trader.uid, "")]
 
 
 def test_the_flagged_days_come_newest_first_a_page_at_a_time(staff):
