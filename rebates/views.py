@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from brokeroffice.models import Job
 from brokeroffice.roles import OPERATOR, VIEWER, has_role, role_required
+from brokeroffice.templatetags.amounts import plain_amount
 from rebates import charts, selectors
 from rebates.forms import ReportFilterForm, SyncForm
 from rebates.models import RebateFile, TradeType
@@ -28,7 +29,6 @@ from rebates.services import (
     today_in_zone,
     trade_types_of,
 )
-from brokeroffice.templatetags.amounts import plain_amount
 
 TOP = 10
 SUB_ACCOUNTS_PER_PAGE = 100
