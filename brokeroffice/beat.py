@@ -1,8 +1,16 @@
 """The beat scheduler: django-celery-beat's database scheduler, with leader election over Redis, so that
 a second beat started by mistake (or as a standby on another machine) sends nothing while the first lives.
 
-The leader holds a Redis key with a short expiry and renews it on every tick; if its process dies the key
-expires and a standby takes over. Without Redis (a single-machine run) every beat is the leader.
+The leader holds a Redis key with a short expiry and renews it on every tick; if its process dies (or stalls
+past the expiry) the key expires and a standby takes over. Without Redis (a single-machine run) every beat
+is the leader.
+
+A beat that takes over must not send again what the previous leader sent: so the leader saves each
+entry's last run as soon as it sends it (django-celery-beat saves them only every few minutes), and a beat
+that becomes leader reads the schedule afresh from the database (its own copy may be hours old). Reading
+it afresh before the first tick also keeps django-celery-beat from rebuilding its heap, on the tick after
+a send, from entries that still hold the run before it (which sent a schedule twice when it changed just
+as the beat started).
 """
 from __future__ import annotations
 
@@ -45,19 +53,33 @@ class LeaderElectedDatabaseScheduler(DatabaseScheduler):
         super().__init__(*args, **kwargs)
 
     def is_leader(self) -> bool:
-        if self._redis is None:
-            return True
-        try:
-            leader = bool(self._acquire(keys=[LEADER_KEY], args=[self._identity, LEADER_TTL_MS]))
-        except Exception:  # Redis unreachable: sending nothing is safer than sending twice
-            logger.warning("beat: Redis unreachable, not sending schedules until it is back")
-            leader = False
+        leader = self._redis is None or self._holds_leader_key()
         if leader != self._was_leader:
             logger.warning("beat %s: %s", self._identity, "leading, sending schedules" if leader else "standing by: another beat leads")
+            if leader:
+                self._read_schedule_afresh()
             self._was_leader = leader
         return leader
+
+    def _holds_leader_key(self) -> bool:
+        try:
+            return bool(self._acquire(keys=[LEADER_KEY], args=[self._identity, LEADER_TTL_MS]))
+        except Exception:  # Redis unreachable: sending nothing is safer than sending twice
+            logger.warning("beat: Redis unreachable, not sending schedules until it is back")
+            return False
 
     def tick(self, *args, **kwargs):
         if not self.is_leader():
             return STANDBY_SLEEP_S
-        return super().tick(*args, **kwargs)
+        interval = super().tick(*args, **kwargs)
+        if self._dirty:
+            self.sync()
+        return interval
+
+    def _read_schedule_afresh(self) -> None:
+        """What DatabaseScheduler does when the schedule changed: the entries from the database, and the heap
+        of next runs rebuilt from them."""
+        self.sync()
+        self._schedule = self.all_as_schedule()
+        self._heap = []
+        self._heap_invalidated = True
