@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,13 +19,40 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import (DuplicateApiNameError, OAuthError, OAuthServerError, OutcomeUnknownError, ServiceUnavailableError,
-                     TokenExpiredError, TooManyApiKeysError)
+from .errors import (DuplicateApiNameError, KuCoinError, OAuthError, OAuthServerError, OutcomeUnknownError,
+                     RateLimitError, ServiceUnavailableError, TokenExpiredError, TooManyApiKeysError)
 from .transport import RequestRecord
 
 logger = logging.getLogger("kucoin.oauth")
 
 SCOPE_CREATE_API = "OAUTH_CREATE_API"
+# Query parameters that hold a secret: the code and the client secret travel in the token call's query, because
+# KuCoin documents that call as a GET (kucoin-api.md 10.1).
+_SECRET_QUERY = re.compile(r"(?:^|&)(?:code|client_secret|refresh_token|access_token)=")
+
+
+class _SecretQueryRedacted(logging.Filter):
+    """urllib3 logs every request's target, query included, at DEBUG: never with the token call's secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_has_secret_query(a) for a in record.args):
+            record.args = tuple(a.partition("?")[0] + "?[redacted]" if _has_secret_query(a) else a
+                                for a in record.args)
+        return True
+
+
+def _has_secret_query(value: object) -> bool:
+    return isinstance(value, str) and bool(_SECRET_QUERY.search(value.partition("?")[2]))
+
+
+def _redact_urllib3_log() -> None:
+    for name in ("urllib3.connectionpool", "urllib3.util.retry"):  # the loggers that print request targets
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _SecretQueryRedacted) for f in target.filters):
+            target.addFilter(_SecretQueryRedacted())
+
+
+_redact_urllib3_log()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +94,11 @@ class FastApiKey:
                    d.get("ipWhiteList", d.get("ipWhitelist")))
 
 
-def _oauth_error(msg: str, code: str | None, status: int | None, endpoint: str) -> OAuthError:
+def _oauth_error(msg: str, code: str | None, status: int | None, endpoint: str) -> KuCoinError:
     low = (msg or "").lower()
     kw = dict(code=code, http_status=status, endpoint=endpoint)
+    if status == 429 or code == "429000":
+        return RateLimitError(msg, **kw)  # not a refusal of the login: worth another try later
     if status is not None and status >= 500:
         return OAuthServerError(msg, **kw)
     if "apiname" in low.replace(" ", "") and any(w in low for w in ("exist", "repeat", "duplicat", "already")):
@@ -162,13 +192,18 @@ class OAuthClient:
             try:
                 body = json.loads(resp.content.decode("utf-8"), parse_float=Decimal)
             except (ValueError, UnicodeDecodeError):
-                if create and status >= 500:
-                    raise OutcomeUnknownError(f"unreadable answer (HTTP {status})", http_status=status,
-                                              endpoint=endpoint) from None
-                raise _oauth_error(f"unreadable answer (HTTP {status})", None, status, endpoint) from None
+                body = None
+            if isinstance(body, dict) and body.get("code") is not None:
+                code = str(body.get("code"))
+            if create and status >= 500:
+                # A 5xx does not say whether the key was made (a gateway may give up after the service acted).
+                msg = str(body.get("msg") or "") if isinstance(body, dict) else ""
+                raise OutcomeUnknownError(f"KuCoin answered HTTP {status}{f' ({msg})' if msg else ''}; the key may "
+                                          "exist", code=code, http_status=status, endpoint=endpoint)
+            if body is None:
+                raise _oauth_error(f"unreadable answer (HTTP {status})", None, status, endpoint)
             if not isinstance(body, dict):
                 raise _oauth_error("unexpected answer", None, status, endpoint)
-            code = None if body.get("code") is None else str(body.get("code"))
             if "access_token" in body and status == 200:  # token endpoints answer unwrapped
                 return body
             ok = status == 200 and (body.get("success") is True or code in ("200", "200000"))

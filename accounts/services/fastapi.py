@@ -3,9 +3,11 @@ then KuCoin creates an API key for them, bound to the broker (kucoin-api.md sect
 
 Who does what:
 - the start view (`fastapi_connect_start`) writes a pending connection with a random, single-use, expiring
-  `state` (only its SHA-256 is stored) and answers with KuCoin's authorize URL;
-- the callback view (`fastapi_callback_accept`) checks the state, keeps the authorization code encrypted and
-  queues `fastapi_connect_task`: the view never calls KuCoin;
+  `state` (only its SHA-256 is stored) bound to a cookie of the starting browser, and answers with KuCoin's
+  authorize URL;
+- the callback view (`fastapi_callback_accept`) checks the state and that it came back to the browser that
+  started the login, keeps the authorization code encrypted and queues `fastapi_connect_task`: the view never
+  calls KuCoin;
 - the task (`fastapi_connect_complete`) exchanges the code for tokens, stores them encrypted with their
   expiry times, and creates the key with the bearer token;
 - a schedule (`fastapi_tokens_refresh`) refreshes access tokens before their hour is up; a connection whose
@@ -33,6 +35,7 @@ from django.utils import timezone
 
 from accounts.broker import broker_identity
 from accounts.models import FastApiConnection, FastApiSettings
+from accounts.services.resume import STALLED_AFTER
 from brokeroffice.jobs import JobRun, job_start
 from brokeroffice.kucoin_clients import make_client, make_oauth_client
 from brokeroffice.kucoin_errors import error_code
@@ -40,8 +43,8 @@ from brokeroffice.leases import LeaseHeld, leased
 from brokeroffice.models import Job
 from brokeroffice.tasking import TRANSIENT_ERRORS
 from kucoin import Credentials, KuCoinClient
-from kucoin.errors import (DuplicateApiNameError, OAuthError, OutcomeUnknownError, TokenExpiredError,
-                           TooManyApiKeysError)
+from kucoin.errors import (DuplicateApiNameError, OAuthError, OutcomeUnknownError, RateLimitError, ServerError,
+                           ServiceUnavailableError, TokenExpiredError, TooManyApiKeysError)
 from kucoin.oauth import OAuthClient
 
 logger = logging.getLogger("accounts.fastapi")
@@ -49,6 +52,7 @@ logger = logging.getLogger("accounts.fastapi")
 CUSTOMER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
 STATE_TTL = timedelta(minutes=10)  # as long as KuCoin's authorization code lives
 MAX_CODE_LENGTH = 512
+BROWSER_NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 # Refresh every access token that ends within this horizon (the schedule runs every 10 minutes).
 REFRESH_HORIZON = timedelta(minutes=20)
 # Logins never finished are forgotten after this long.
@@ -119,12 +123,33 @@ def link_signature(secret: str, customer_ref: str) -> str:
     return hmac.new(secret.encode("utf-8"), customer_ref.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None,
+def browser_nonce_new() -> str:
+    """A random value for the cookie that ties a login to the browser that started it."""
+    return secrets.token_urlsafe(32)
+
+
+def browser_nonce_valid(value: str | None) -> bool:
+    return bool(value) and BROWSER_NONCE.match(value) is not None
+
+
+def _state_for(browser_nonce: str) -> str:
+    # RFC 6749 10.12: the state carries the digest of the starting browser's cookie, so that a KuCoin login URL
+    # forwarded to someone else comes back to a browser without that cookie. The stored state digest covers it.
+    return f"{secrets.token_urlsafe(32)}.{_digest(browser_nonce)}"
+
+
+def _state_from_this_browser(state: str, browser_nonce: str | None) -> bool:
+    _, dot, bound = state.rpartition(".")
+    return bool(dot) and browser_nonce_valid(browser_nonce) and hmac.compare_digest(bound, _digest(browser_nonce))
+
+
+def fastapi_connect_start(*, customer_ref: str, browser_nonce: str, redirect_uri: str | None = None,
                           signature: str | None = None) -> tuple[FastApiConnection, str]:
     """A pending connection for the customer and the KuCoin login URL to send them to.
 
     A customer who starts again while a login is pending keeps the same row with a fresh state, so the
-    public start URL cannot fill the table; an already connected customer is told so.
+    public start URL cannot fill the table; an already connected customer is told so. `browser_nonce` is the
+    value of the starting browser's login cookie: only that browser can finish the login.
     """
     try:
         customer_ref = validate_customer_ref(customer_ref)
@@ -147,7 +172,9 @@ def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None,
                       "This link is not valid",
                       "This link asks KuCoin to send you somewhere we do not know. Use the broker's own "
                       "“Connect KuCoin” button.", customer_ref=customer_ref)
-    state = secrets.token_urlsafe(32)
+    if not browser_nonce_valid(browser_nonce):
+        raise ValueError("a browser nonce from browser_nonce_new() is needed")
+    state = _state_for(browser_nonce)
     now = timezone.now()
     with transaction.atomic():
         latest = (FastApiConnection.objects.select_for_update().filter(customer_ref=customer_ref)
@@ -179,8 +206,11 @@ def fastapi_connect_start(*, customer_ref: str, redirect_uri: str | None = None,
 ERROR_PARAM = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-def fastapi_callback_accept(*, params, callback_url: str, requested_by_label: str = "") -> tuple[FastApiConnection, Job]:
+def fastapi_callback_accept(*, params, callback_url: str, browser_nonce: str | None,
+                            requested_by_label: str = "") -> tuple[FastApiConnection, Job]:
     """Checks what KuCoin's redirect brought and keeps the code for the worker; `Refusal` when anything is off.
+
+    `browser_nonce` is the login cookie of the browser that came back: it must be the one that started the login.
 
     A refused callback stores nothing, except that a customer who said no at KuCoin (a valid state with an
     error) has their pending connection marked failed.
@@ -202,6 +232,12 @@ def fastapi_callback_accept(*, params, callback_url: str, requested_by_label: st
         raise _refuse("unknown_state", "state unknown (tampered, or from an older login)", "This link is not valid",
                       "We do not recognise this answer from KuCoin: it was changed, or it belongs to an older "
                       "attempt. " + START_AGAIN)
+    if not _state_from_this_browser(state, browser_nonce):
+        # Before any other answer: no page here may offer a "start again" link for someone else's reference.
+        raise _refuse("other_browser", f"state of connection {connection.pk} came back to a browser that did not "
+                      "start the login", "This login was started in another browser",
+                      "This KuCoin login was started in another browser; start again from your link. Nothing was "
+                      "connected.")
     ref = connection.customer_ref
     if connection.state_used_at is not None:
         raise _refuse("reused_state", f"state of connection {connection.pk} already used", "This link was already used",
@@ -356,6 +392,8 @@ def _connect_complete(connection: FastApiConnection, client: OAuthClient, run: J
         code, connection.code = connection.code, ""
         try:
             tokens = client.exchange_code(code, connection.redirect_url)
+        except ServerError:
+            raise  # a 5xx (an OAuthServerError too) is KuCoin's trouble, not a refusal: the task tries again
         except OAuthError as exc:
             _fail(connection, "code_refused" if "grant" in (exc.msg or "") else _failure_kind(exc), exc,
                   keep_state=connection.state == State.RECONNECT_NEEDED)
@@ -388,24 +426,23 @@ def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
     lost_before = connection.sent_at is not None
     if not connection.api_name:
         connection.api_name = f"broker-{connection.pk}-{secrets.token_hex(3)}"  # chosen and saved before sending
+        connection.save(update_fields=["api_name", "updated_at"])
     if lost_before and not row.send_api_name:
         # Without a name KuCoin cannot tell us whether the lost call made the key: never send a second one.
         _fail(connection, "key_unknown")
         raise ConnectionFailed(failure_for_staff(connection))
-    connection.sent_at = timezone.now()
-    connection.save(update_fields=["api_name", "sent_at", "updated_at"])
     try:
         if connection.access_expires_at and connection.access_expires_at <= timezone.now() + timedelta(seconds=30):
             _refresh_tokens(connection, client)
         try:
-            key = client.create_api_key(connection.access_token, body=_key_body(row, connection))
+            key = _send_key_creation(connection, client, row)
         except TokenExpiredError:
             if not connection.refresh_token:
                 raise
             _refresh_tokens(connection, client)
-            key = client.create_api_key(connection.access_token, body=_key_body(row, connection))
-    except OutcomeUnknownError:
-        raise  # retried: the same apiName makes a second key impossible
+            key = _send_key_creation(connection, client, row)
+    except (OutcomeUnknownError, ServerError):
+        raise  # retried by the task: the same apiName (or no second call at all) makes a second key impossible
     except OAuthError as exc:
         _fail(connection, _failure_kind(exc, lost_before=lost_before), exc)
         raise ConnectionFailed(failure_for_staff(connection)) from None
@@ -423,25 +460,78 @@ def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
     connection.save()
 
 
+def _send_key_creation(connection: FastApiConnection, client: OAuthClient, row: FastApiSettings):
+    """One key-creation call; `sent_at` says it may have reached KuCoin while that is possible."""
+    sent_before = connection.sent_at
+    connection.sent_at = timezone.now()
+    connection.save(update_fields=["sent_at", "updated_at"])
+    try:
+        return client.create_api_key(connection.access_token, body=_key_body(row, connection))
+    except (TokenExpiredError, RateLimitError, ServiceUnavailableError):
+        # Refused before anything was made, or never arrived: not a lost answer for the next attempt.
+        connection.sent_at = sent_before
+        connection.save(update_fields=["sent_at", "updated_at"])
+        raise
+
+
 def _refresh_tokens(connection: FastApiConnection, client: OAuthClient) -> None:
     tokens = client.refresh(connection.refresh_token)
     _store_tokens(connection, tokens)
     connection.save()
 
 
+# Failures after which KuCoin surely made no key.
+DEFINITE_REFUSALS = ("duplicate_api_name", "too_many_keys", "token_expired", "kucoin_refused")
+
+
+def key_retry_refusal(connection: FastApiConnection, now: datetime | None = None) -> str:
+    """Why staff may not ask for the key again now, in words; "" when they may.
+
+    Only once the last attempt has ended: failed for sure, or (connected) untouched for longer than the task's
+    whole retry schedule, so that no retry of a lost answer is still on its way.
+    """
+    now = now or timezone.now()
+    if connection.api_key:
+        return "This connection already has its key."
+    if connection.state not in (State.FAILED, State.CONNECTED):
+        return ("A key can only be asked for again for a failed connection, and this one is "
+                f"{connection.get_state_display().lower()}.")
+    if not connection.refresh_token or not connection.refresh_expires_at or connection.refresh_expires_at <= now:
+        return "The connection holds no valid token any more: the customer has to connect again."
+    if connection.state == State.FAILED and connection.failure_kind == "key_unknown":
+        return ("KuCoin may have made a key whose answer was lost, and without an apiName that cannot be checked: the "
+                "customer deletes that key at KuCoin (API Management) and connects again.")
+    if connection.state == State.CONNECTED and connection.updated_at and connection.updated_at > now - STALLED_AFTER:
+        return ("The key is still being created (KuCoin's answer may be on its way, or the task is waiting to try "
+                "again): wait for that attempt to end, then look again.")
+    return ""
+
+
 def fastapi_key_retry(*, connection: FastApiConnection, requested_by=None) -> Job:
-    """Staff ask for the key again (after the customer freed a name or a slot), while the tokens last."""
+    """Staff ask for the key again (after the customer freed a name or a slot), while the tokens last.
+
+    Under the row's lease, and only when `key_retry_refusal` allows it. The apiName stays: if an earlier call made
+    the key after all, KuCoin refuses the name instead of making a second key.
+    """
     from accounts.tasks import fastapi_connect_task
 
-    if connection.api_key:
-        raise ValidationError("This connection already has its key.")
-    if not connection.refresh_token or not connection.refresh_expires_at or connection.refresh_expires_at <= timezone.now():
-        raise ValidationError("The connection holds no valid token any more: the customer has to connect again.")
-    with transaction.atomic():
-        FastApiConnection.objects.filter(pk=connection.pk).update(
-            state=State.CONNECTED, failure_kind="", error_code="", error_message="", api_name="", sent_at=None)
-        return job_start(kind="fastapi_connect", label=f"Create the API key of customer {connection.customer_ref}",
-                         task=fastapi_connect_task, args=(connection.pk,), requested_by=requested_by)
+    try:
+        with leased(FastApiConnection, connection.pk):
+            connection = FastApiConnection.objects.get(pk=connection.pk)
+            refusal = key_retry_refusal(connection)
+            if refusal:
+                raise ValidationError(refusal)
+            changes = {"state": State.CONNECTED, "failure_kind": "", "error_code": "", "error_message": "",
+                       "updated_at": timezone.now()}  # also marks the attempt in flight for a second click
+            if connection.state == State.FAILED and connection.failure_kind in DEFINITE_REFUSALS \
+                    and not connection.error_code.startswith("5"):  # a 5xx (older rows) left the outcome unknown
+                changes["sent_at"] = None  # nothing was made: a "name taken" next time is not a lost key
+            FastApiConnection.objects.filter(pk=connection.pk).update(**changes)
+    except LeaseHeld:
+        raise ValidationError("A worker is creating the key right now: wait for it to finish, then look "
+                              "again.") from None
+    return job_start(kind="fastapi_connect", label=f"Create the API key of customer {connection.customer_ref}",
+                     task=fastapi_connect_task, args=(connection.pk,), requested_by=requested_by)
 
 
 # -- token upkeep ---------------------------------------------------------------------------------
@@ -478,6 +568,8 @@ def fastapi_tokens_refresh(*, run: JobRun) -> dict:
                 try:
                     with closing(oauth_client(row, connection=connection)) as client:
                         _refresh_tokens(connection, client)
+                except ServerError:
+                    raise  # a 5xx is no refusal: the tokens are kept and the next run tries again
                 except OAuthError as exc:
                     _reconnect_needed(connection, f"KuCoin refused the refresh ({exc.msg}): the customer connects "
                                                   "again to renew it. The API key keeps working.", exc)

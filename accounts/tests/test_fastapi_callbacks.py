@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import FastApiConnection
@@ -236,3 +237,42 @@ def test_with_a_link_signing_secret_only_links_signed_by_the_broker_start_a_conn
     assert not FastApiConnection.objects.exists()
     assert start(client, sig=link_signature("made-up-link-secret", "cust-0042")).status_code == 302
     assert FastApiConnection.objects.get().customer_ref == "cust-0042"
+
+
+def test_a_kucoin_login_forwarded_to_another_browser_is_refused(client, configured, sandbox, caplog):
+    """RFC 6749 10.12: someone starts a login with their own link and sends KuCoin's login URL to a victim, who
+    logs in: the victim's account must not be connected under the sender's customer reference."""
+    attacker_login = start(client, "cust-attacker")["Location"]
+    victim = Client()
+    assert victim.get("/connect/kucoin/", {"customer": "cust-victim"}).status_code == 302  # a login cookie of its own
+    alice = customer(sandbox)
+    callback = local(log_in_at_kucoin(attacker_login, alice["username"], alice["password"]))
+    code = dict(parse_qsl(urlsplit(callback).query))["code"]
+    for browser in (victim, Client()):  # with another login's cookie, and with none
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="accounts.fastapi"):
+            response = browser.get(callback)
+        assert_refused(response, caplog, "This KuCoin login was started in another browser; start again from your link.",
+                       secrets=[code])
+        assert "did not start the login" in caplog.text
+        page = response.content.decode()
+        assert "cust-attacker" not in page and "/connect/kucoin/?" not in page  # no link to the sender's login
+    assert_nothing_stored()
+    attacker_row = FastApiConnection.objects.get(customer_ref="cust-attacker")
+    assert attacker_row.state == "pending" and attacker_row.state_used_at is None
+    assert sandbox.dump()["oauth"]["codes"][code]["used"] is False
+    # The browser that started it can still finish it.
+    assert client.get(callback).status_code == 302
+    assert Job.objects.filter(kind="fastapi_connect").count() == 1
+
+
+def test_the_login_cookie_is_http_only_lax_short_lived_and_secure_over_https(client, configured):
+    response = start(client)
+    cookie = response.cookies["kucoin_login"]
+    state = dict(parse_qsl(urlsplit(response["Location"]).query))["state"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]
+    assert cookie["path"] == "/connect/kucoin/" and cookie["max-age"] == 600
+    assert cookie.value not in response["Location"] and _digest(cookie.value) in state  # only its digest travels
+    # The same browser keeps its value, so two logins started in it can both finish.
+    assert start(client, "cust-0099").cookies["kucoin_login"].value == cookie.value
+    assert client.get("/connect/kucoin/", {"customer": "cust-0100"}, secure=True).cookies["kucoin_login"]["secure"]

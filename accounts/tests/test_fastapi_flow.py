@@ -266,3 +266,73 @@ def test_without_an_api_name_a_lost_answer_is_never_sent_twice(client, configure
     assert len(set(keys_of(sandbox.dump(), alice["uid"])) - before) == 1
     assert KuCoinCall.objects.filter(path="/_oauth/resource/ucenter/outer/api-key/add").count() == 1
     assert "delete the one created just now" in client.get(status_url).content.decode()
+
+
+def test_a_5xx_on_the_token_exchange_is_tried_again(client, configured, sandbox, finished):
+    sandbox.set_fault("http_503", count=1, path="/_oauth/access-token")
+    connection, job, status_url = connect(client, sandbox, finished)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.attempts == 2 and connection.state == "key_created" and connection.failure_kind == ""
+    assert "Your KuCoin account is connected" in client.get(status_url).content.decode()
+    calls = KuCoinCall.objects.filter(family="oauth", path="/_oauth/access-token").order_by("id")
+    assert [c.http_status for c in calls] == [503, 200]
+
+
+def test_a_5xx_on_key_creation_is_tried_again_and_makes_one_key(client, configured, sandbox, finished):
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("http_502", count=1, path="/_oauth/resource/ucenter/outer/api-key/add")
+    connection, job, _ = connect(client, sandbox, finished)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.attempts == 2 and connection.state == "key_created"
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in before}
+    assert list(new_keys) == [connection.api_key] and new_keys[connection.api_key]["label"] == connection.api_name
+
+
+def test_a_5xx_on_the_scheduled_refresh_keeps_the_tokens_for_the_next_run(client, configured, sandbox, finished):
+    connection, _, _ = connect(client, sandbox, finished)
+    old_access, old_refresh = connection.access_token, connection.refresh_token
+    sandbox.advance_time(55 * 60)
+    shift_clock(connection.pk, timedelta(minutes=55))
+    sandbox.set_fault("http_502", count=1, path="/_oauth/refresh-token")
+
+    job = run_refresh(finished)
+    assert job.result["later"] == 1 and job.result["reconnect_needed"] == 0
+    connection.refresh_from_db()
+    assert connection.state == "key_created" and connection.error_message == ""
+    assert (connection.access_token, connection.refresh_token) == (old_access, old_refresh)
+
+    job = run_refresh(finished)  # KuCoin is back: the held refresh token still works
+    assert job.result["refreshed"] == 1
+    connection.refresh_from_db()
+    assert connection.state == "key_created" and connection.refresh_token not in ("", old_refresh)
+
+
+def test_staff_asking_again_after_a_lost_answer_never_make_a_second_key(client, configured, sandbox, finished, make_staff):
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("drop_after", count=1, path="/_oauth/resource/ucenter/outer/api-key/add")
+    connection, job, _ = connect(client, sandbox, finished)
+    assert connection.failure_kind == "key_lost"
+
+    client.force_login(make_staff("operator"))
+    assert client.post(f"/fast-api/{connection.pk}/retry/").status_code == 302
+    job = finished(Job.objects.filter(kind="fastapi_connect").latest("created_at"))
+    connection.refresh_from_db()
+    # KuCoin still holds the key the lost call made: the same apiName is refused again, nothing new is made.
+    assert job.state == Job.State.FAILED and connection.failure_kind == "key_lost" and connection.api_key is None
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in before}
+    assert [v["label"] for v in new_keys.values()] == [connection.api_name]
+
+
+def test_a_429_on_key_creation_is_waited_out_even_without_an_api_name(client, configured, sandbox, finished):
+    """KuCoin refused the call for its rate, so it made nothing: the next try is no repeat of a lost call."""
+    configured.send_api_name = False
+    configured.save()
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("rate_limit", count=1, path="/_oauth/resource/ucenter/outer/api-key/add")
+    connection, job, _ = connect(client, sandbox, finished)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.attempts == 2 and connection.state == "key_created"
+    assert set(keys_of(sandbox.dump(), alice["uid"])) - before == {connection.api_key}

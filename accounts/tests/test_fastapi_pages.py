@@ -170,3 +170,83 @@ def test_a_connected_accounts_page_lists_its_orders_and_offers_an_order_with_its
     detail = html(client.get(f"/fast-api/{unused.pk}/"))
     assert "Place an order with this account" not in detail
     assert "No orders placed from the back-office for customer cust-0044." in detail
+
+
+def _waiting_for_key(**fields) -> FastApiConnection:
+    """A connection whose tokens are held and whose key was asked for as broker-1-abc123 but not received."""
+    return connection(**{"state": "connected", "api_key": None, "sent_at": timezone.now(), **fields})
+
+
+def test_no_second_key_is_asked_for_while_the_first_creation_may_still_answer(client, make_staff):
+    login(client, make_staff, "operator")
+    row = _waiting_for_key()  # the answer was lost; the task's own retry is on its way
+    detail = html(client.get(f"/fast-api/{row.pk}/"))
+    assert "Create the key again" not in detail and "The key is still being created" in detail
+    response = client.post(f"/fast-api/{row.pk}/retry/", follow=True)
+    assert response.status_code == 200 and "wait for that attempt to end" in html(response)
+    row.refresh_from_db()
+    assert (row.state, row.api_name) == ("connected", "broker-1-abc123") and row.sent_at is not None
+    assert not Job.objects.filter(kind="fastapi_connect").exists()
+
+
+def test_a_retry_is_refused_while_a_worker_holds_the_connection(client, make_staff):
+    login(client, make_staff, "operator")
+    row = connection(state="failed", api_key=None, failure_kind="too_many_keys",
+                     lease_until=timezone.now() + timedelta(seconds=60))
+    response = client.post(f"/fast-api/{row.pk}/retry/", follow=True)
+    assert "A worker is creating the key right now" in html(response)
+    row.refresh_from_db()
+    assert (row.state, row.failure_kind, row.api_name) == ("failed", "too_many_keys", "broker-1-abc123")
+    assert not Job.objects.filter(kind="fastapi_connect").exists()
+
+
+def test_after_a_definite_refusal_staff_ask_again(client, make_staff):
+    login(client, make_staff, "operator")
+    row = connection(state="failed", api_key=None, failure_kind="too_many_keys", sent_at=timezone.now())
+    assert "Create the key again" in html(client.get(f"/fast-api/{row.pk}/"))
+    response = client.post(f"/fast-api/{row.pk}/retry/")
+    job = Job.objects.get(kind="fastapi_connect")
+    assert response["Location"] == f"/fast-api/{row.pk}/?job={job.pk}"
+    row.refresh_from_db()
+    # KuCoin made nothing: the next "name taken" would not be read as a lost key.
+    assert (row.state, row.failure_kind, row.api_name, row.sent_at) == ("connected", "", "broker-1-abc123", None)
+
+
+@pytest.mark.parametrize("fields", [
+    {"state": "failed", "failure_kind": "key_lost"},  # KuCoin said the name is taken after a lost answer
+    {"state": "connected", "stale": True},  # the task gave up long ago without an answer
+    {"state": "failed", "failure_kind": "kucoin_refused", "error_code": "502000"},  # a 5xx, failed by older code
+])
+def test_after_an_unknown_outcome_a_retry_asks_under_the_same_name(client, make_staff, fields):
+    """So that KuCoin refuses the key if the lost call made it, instead of making a second one."""
+    login(client, make_staff, "operator")
+    stale = fields.pop("stale", False)
+    row = _waiting_for_key(**fields)
+    if stale:
+        FastApiConnection.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert "Create the key again" in html(client.get(f"/fast-api/{row.pk}/"))
+    assert client.post(f"/fast-api/{row.pk}/retry/").status_code == 302
+    assert Job.objects.filter(kind="fastapi_connect").count() == 1
+    row.refresh_from_db()
+    assert (row.state, row.api_name) == ("connected", "broker-1-abc123") and row.sent_at is not None
+
+
+def test_a_key_lost_without_a_name_is_not_asked_for_again(client, make_staff):
+    login(client, make_staff, "operator")
+    row = _waiting_for_key(state="failed", failure_kind="key_unknown")
+    detail = html(client.get(f"/fast-api/{row.pk}/"))
+    assert "Create the key again" not in detail and "cannot be checked" in detail
+    assert "cannot be checked" in html(client.post(f"/fast-api/{row.pk}/retry/", follow=True))
+    assert not Job.objects.filter(kind="fastapi_connect").exists()
+
+
+def test_the_customers_page_stops_waiting_once_kucoin_kept_failing_past_every_retry(client):
+    """A 5xx is retried for a few minutes; when KuCoin stays down the task gives up, and the page says so."""
+    row = connection(state="pending", api_key=None, access_token="", refresh_token="")
+    waiting = client.get(f"/connect/kucoin/status/{row.public_id}/")
+    assert waiting["Refresh"] == "3" and "Connecting your KuCoin account" in html(waiting)
+    FastApiConnection.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    stalled = client.get(f"/connect/kucoin/status/{row.public_id}/")
+    page = html(stalled)
+    assert "Refresh" not in stalled and "KuCoin did not answer us" in page and "Connect KuCoin again" in page
+    assert "/connect/kucoin/?customer=cust-0042" in page

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import FastApiConnectionFilterForm, FastApiDisconnectForm, FastApiSettingsForm
 from accounts.models import FastApiConnection
-from accounts.services.fastapi import (Refusal, failure_for_customer, failure_for_staff, fastapi_callback_accept,
-                                       fastapi_connect_start, fastapi_disconnect, fastapi_key_retry,
-                                       fastapi_settings)
+from accounts.services.fastapi import (STALLED_AFTER, STATE_TTL, Refusal, browser_nonce_new, browser_nonce_valid,
+                                       failure_for_customer, failure_for_staff, fastapi_callback_accept,
+                                       fastapi_connect_start, fastapi_disconnect, fastapi_key_retry, fastapi_settings,
+                                       key_retry_refusal)
 from accounts.tasks import fastapi_tokens_refresh_task
 from accounts.views.common import add_service_error, job_in_request, keyset_page, redirect_to_job
 from brokeroffice.jobs import job_start
@@ -30,6 +31,8 @@ from trading.selectors import orders_of_connection
 logger = logging.getLogger("accounts.fastapi")
 # The public start URL: at most this many new logins per client address per minute.
 STARTS_PER_MINUTE = 20
+# Ties a login to the browser that started it (RFC 6749 10.12); sent back only to the start and callback URLs.
+LOGIN_COOKIE = "kucoin_login"
 State = FastApiConnection.State
 
 
@@ -71,13 +74,21 @@ def connect_start(request):
         return _refused(request, Refusal("start_rate_limited", "too many starts from one address",
                                          "Please wait a minute", "Too many connection attempts came from your "
                                          "network. Wait a minute, then try again.", 429))
+    # The browser's own nonce is kept when it has one, so that two logins started in one browser both finish.
+    nonce = request.COOKIES.get(LOGIN_COOKIE, "")
+    nonce = nonce if browser_nonce_valid(nonce) else browser_nonce_new()
     try:
-        _, authorize_url = fastapi_connect_start(customer_ref=request.GET.get("customer", ""),
+        _, authorize_url = fastapi_connect_start(customer_ref=request.GET.get("customer", ""), browser_nonce=nonce,
                                                  redirect_uri=request.GET.get("redirect_uri"),
                                                  signature=request.GET.get("sig"))
     except Refusal as refusal:
         return _refused(request, refusal)
-    return HttpResponseRedirect(authorize_url)
+    response = HttpResponseRedirect(authorize_url)
+    # SameSite=Lax: KuCoin's redirect back is a top-level GET, which carries it; HttpOnly: no script reads it.
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=int(STATE_TTL.total_seconds()),
+                        path=reverse("accounts:fastapi-start"), secure=request.is_secure(), httponly=True,
+                        samesite="Lax")
+    return response
 
 
 @login_not_required
@@ -87,7 +98,8 @@ def connect_callback(request):
     """Where KuCoin sends the customer back: the code is kept (encrypted) for the worker, never used here."""
     callback_url = request.build_absolute_uri(request.path)
     try:
-        connection, _ = fastapi_callback_accept(params=request.GET, callback_url=callback_url)
+        connection, _ = fastapi_callback_accept(params=request.GET, callback_url=callback_url,
+                                                browser_nonce=request.COOKIES.get(LOGIN_COOKIE))
     except Refusal as refusal:
         return _refused(request, refusal)
     # Away from the URL that carried the code: the status page's own URL names no secret.
@@ -102,10 +114,13 @@ def connect_status(request, public_id):
     connection = get_object_or_404(FastApiConnection, public_id=public_id)
     working = (connection.state in (State.PENDING, State.CONNECTED, State.RECONNECT_NEEDED)
                and connection.code_received_at is not None and not connection.failure_kind)
+    # Untouched for longer than the task's whole retry schedule: KuCoin kept failing and the task gave up.
+    stalled = working and connection.updated_at < timezone.now() - STALLED_AFTER
+    working = working and not stalled
     done = connection.state == State.KEY_CREATED
     failed = bool(connection.failure_kind) or connection.state == State.FAILED
     context = {
-        "connection": connection, "working": working, "done": done, "failed": failed,
+        "connection": connection, "working": working, "stalled": stalled, "done": done, "failed": failed,
         "failure": failure_for_customer(connection) if failed else "",
         "start_again": _start_again(connection.customer_ref),
     }
@@ -137,10 +152,12 @@ def connection_list(request):
 @role_required(VIEWER)
 def connection_detail(request, pk: int):
     connection = get_object_or_404(FastApiConnection, pk=pk)
+    no_retry = key_retry_refusal(connection)
     context = {"connection": connection, "job": job_in_request(request), "failure": failure_for_staff(connection),
-               "now": timezone.now(), "orders": orders_of_connection(connection.pk),
-               "can_retry": not connection.api_key and bool(connection.refresh_token)
-               and connection.state in (State.FAILED, State.CONNECTED)}
+               "now": timezone.now(), "orders": orders_of_connection(connection.pk), "can_retry": not no_retry,
+               # Said only where a retry could be expected: a connection without its key.
+               "no_retry": no_retry if connection.state in (State.FAILED, State.CONNECTED) and not connection.api_key
+               else ""}
     return render(request, "accounts/fastapi/connection_detail.html", context)
 
 

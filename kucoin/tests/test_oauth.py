@@ -1,12 +1,14 @@
 """Fast API (OAuth) client against a small local server that plays KuCoin's part."""
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from kucoin.errors import DuplicateApiNameError, OAuthError, TokenExpiredError, TooManyApiKeysError
+from kucoin.errors import (DuplicateApiNameError, OAuthError, OutcomeUnknownError, RateLimitError, TokenExpiredError,
+                           TooManyApiKeysError)
 from kucoin.oauth import OAuthClient
 
 CLIENT_ID = "test-client-id"
@@ -22,9 +24,12 @@ class OAuthFake:
         self.max_keys = 2
         self.seen = []
         self.n = 0
+        self.answers = {}  # path -> (status, payload): answered instead, as a failing gateway would
 
     def handle(self, method, path, query, headers, body):
         self.seen.append((method, path, dict(query), headers, body))
+        if path in self.answers:
+            return self.answers[path]
         if path == "/_oauth/access-token":
             q = dict(query)
             if q.get("grant_type") != "authorization_code" or q.get("code") not in self.codes:
@@ -148,3 +153,40 @@ def test_a_server_error_from_the_token_endpoint_is_retryable():
 
     error = _oauth_error("Service Unavailable", "503000", 503, "GET /_oauth/access-token")
     assert isinstance(error, OAuthServerError) and isinstance(error, ServerError)
+
+
+def test_the_code_and_client_secret_of_the_token_call_never_reach_a_log_line_even_at_debug(server, caplog):
+    """KuCoin documents the token call as a GET with query parameters (kucoin-api.md 10.1), and urllib3 logs each
+    request's target at DEBUG: the line is there, its query is not (whatever level an application's own
+    logging settings give urllib3)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    c = OAuthClient(server.url, CLIENT_ID, CLIENT_SECRET)
+    tokens = c.exchange_code("code-1", "https://broker.example/cb")
+    c.refresh(tokens.refresh_token)
+    method, _, query, _, _ = server.seen[0]
+    assert method == "GET" and query["code"] == "code-1" and query["client_secret"] == CLIENT_SECRET  # as documented
+    assert '"GET /_oauth/access-token?[redacted] HTTP/1.1" 200' in caplog.text
+    assert '"POST /_oauth/refresh-token HTTP/1.1" 200' in caplog.text  # other lines untouched
+    for secret in (CLIENT_SECRET, "code-1", tokens.refresh_token):
+        assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("payload", [{"success": False, "code": "502000", "msg": "Bad Gateway", "retry": True},
+                                     "<html>502 Bad Gateway</html>"])
+def test_a_5xx_on_key_creation_is_an_unknown_outcome_not_a_refusal(server, payload):
+    """A gateway's 5xx does not say whether KuCoin made the key: the caller must check before sending again."""
+    c = OAuthClient(server.url, CLIENT_ID)
+    tokens = c.exchange_code("code-1", "https://broker.example/cb")
+    server.answers["/_oauth/resource/ucenter/outer/api-key/add"] = (502, payload)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        c.create_api_key(tokens.access_token, body={"apiName": "desk-1"})
+    assert not isinstance(caught.value, OAuthError) and caught.value.http_status == 502
+    assert "may exist" in caught.value.msg
+
+
+def test_a_429_from_the_oauth_host_is_a_rate_limit_not_a_refusal(server):
+    server.answers["/_oauth/access-token"] = (429, {"code": "429000", "msg": "Too many requests"})
+    with pytest.raises(RateLimitError) as caught:
+        OAuthClient(server.url, CLIENT_ID).exchange_code("code-1", "https://broker.example/cb")
+    assert not isinstance(caught.value, OAuthError) and caught.value.code == "429000"
