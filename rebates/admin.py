@@ -35,9 +35,21 @@ class SubAccountFilter(admin.SimpleListFilter):
         return queryset.filter(uid=self.value()) if self.value() else queryset
 
 
-def _repull(model_admin, request, ranges) -> None:
+def _too_many(model_admin, request, count: int, what: str) -> bool:
+    """Refused whole, in words, rather than quietly cut at the limit."""
+    if count > MAX_PER_ACTION:
+        model_admin.message_user(request, f"Select at most {MAX_PER_ACTION} {what} for this action "
+                                          f"({count} selected); nothing was queued.", messages.ERROR)
+        return True
+    return False
+
+
+def _repull(model_admin, request, ranges, what: str) -> None:
+    ranges = sorted(set(ranges))
+    if _too_many(model_admin, request, len(ranges), what):
+        return
     jobs, errors = 0, []
-    for begin, end, trade_type in sorted(set(ranges))[:MAX_PER_ACTION]:
+    for begin, end, trade_type in ranges:
         try:
             rebate_sync_request(begin=begin, end=end, trade_types=[trade_type], requested_by=request.user)
             jobs += 1
@@ -66,8 +78,10 @@ class RebateFileAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Parse the stored file again (no KuCoin call)", permissions=["operate"])
     def reparse(self, request, queryset):
+        if _too_many(self, request, queryset.count(), "files"):
+            return
         jobs = 0
-        for rebate_file in queryset[:MAX_PER_ACTION]:
+        for rebate_file in queryset:
             try:
                 rebate_file_reparse_request(rebate_file=rebate_file, requested_by=request.user)
                 jobs += 1
@@ -78,7 +92,7 @@ class RebateFileAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull the days of the selected files again", permissions=["operate"])
     def repull(self, request, queryset):
-        _repull(self, request, queryset.values_list("begin", "end", "trade_type"))
+        _repull(self, request, queryset.values_list("begin", "end", "trade_type"), "files (of different days)")
 
 
 @admin.register(RebateRecord)
@@ -93,4 +107,5 @@ class RebateRecordAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pull the days of the selected records again", permissions=["operate"])
     def repull_days(self, request, queryset):
-        _repull(self, request, ((d, d, t) for d, t in queryset.order_by().values_list("date", "trade_type").distinct()))
+        _repull(self, request, ((d, d, t) for d, t in queryset.order_by().values_list("date", "trade_type").distinct()),
+                "days (per trade type)")

@@ -42,6 +42,16 @@ def download_timeout_seconds() -> float:
     return float(_get("REBATES_DOWNLOAD_TIMEOUT_SECONDS", "60"))
 
 
+def catch_up_days() -> int:
+    """The daily pull also pulls, among this many days up to yesterday, those that have no done file for a trade
+    type and none under way (REBATES_CATCH_UP_DAYS): a day missed while KuCoin was down is caught up by the
+    next run."""
+    days = int(_get("REBATES_CATCH_UP_DAYS", "7"))
+    if days < 1:
+        raise ValueError("REBATES_CATCH_UP_DAYS must be at least 1 (yesterday)")
+    return days
+
+
 def max_backfill_days() -> int:
     """The longest range one backfill may cover (it is split into KuCoin's 6-month windows)."""
     return int(_get("REBATES_MAX_BACKFILL_DAYS", "1100"))

@@ -115,53 +115,49 @@ class RebateDayTotal(models.Model):
         constraints = [models.UniqueConstraint(fields=["date", "trade_type", "rebate_currency"], name="rebatedaytotal_key")]
 
 
-class RebateMonthTotal(models.Model):
-    """Sum of the records of one month (so far), uid, trade type and currency: the sub-account reports read
-    whole months here. Kept with the records, in the same transaction (on PostgreSQL by adding what a file
-    brings and subtracting what it replaces; elsewhere recomputed from the records)."""
+class UidPeriodTotal(models.Model):
+    """Sum of the records of one period (so far), uid, trade type and currency. Kept with the records, in the
+    same transaction (on PostgreSQL by adding what a file brings and subtracting what it replaces; elsewhere
+    recomputed from the records)."""
+
+    uid = models.CharField(max_length=32, verbose_name="UID")
+    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
+    rebate_currency = models.CharField(max_length=20)
+    amount = models.DecimalField(**AMOUNT)
+    records = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+def _period_key(period: str, name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=[period, "trade_type", "uid", "rebate_currency"], name=name)
+
+
+class RebateMonthTotal(UidPeriodTotal):
+    """Per month: the sub-account reports read whole months here."""
 
     month = models.DateField(help_text="First day of the month.")
-    uid = models.CharField(max_length=32, verbose_name="UID")
-    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
-    rebate_currency = models.CharField(max_length=20)
-    amount = models.DecimalField(**AMOUNT)
-    records = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["month", "trade_type", "uid", "rebate_currency"],
-                                               name="rebatemonthtotal_key")]
+        constraints = [_period_key("month", "rebatemonthtotal_key")]
 
 
-class RebateYearTotal(models.Model):
-    """Sum of the records of one calendar year (so far), uid, trade type and currency: a year-long report
-    over every sub-account reads one row per uid here instead of twelve month rows. Kept with the records,
-    in the same transaction."""
+class RebateYearTotal(UidPeriodTotal):
+    """Per calendar year: a year-long report over every sub-account reads one row per uid here instead of
+    twelve month rows."""
 
     year = models.DateField(help_text="First day of the year.")
-    uid = models.CharField(max_length=32, verbose_name="UID")
-    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
-    rebate_currency = models.CharField(max_length=20)
-    amount = models.DecimalField(**AMOUNT)
-    records = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "trade_type", "uid", "rebate_currency"],
-                                               name="rebateyeartotal_key")]
+        constraints = [_period_key("year", "rebateyeartotal_key")]
 
 
-class RebateWeekTotal(models.Model):
-    """Sum of the records of one week (Monday to Sunday), uid, trade type and currency: the part of a range
-    that is not whole months (a year from any day starts and ends inside months) is read a week at a time
-    here, and only the few days left over from the records. Kept with the records, in the same transaction."""
+class RebateWeekTotal(UidPeriodTotal):
+    """Per week (Monday to Sunday): the part of a range that is not whole months (a year from any day starts
+    and ends inside months) is read a week at a time here, and only the few days left over from the records."""
 
     week = models.DateField(help_text="Monday of the week.")
-    uid = models.CharField(max_length=32, verbose_name="UID")
-    trade_type = models.CharField(max_length=10, choices=TradeType.choices)
-    rebate_currency = models.CharField(max_length=20)
-    amount = models.DecimalField(**AMOUNT)
-    records = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["week", "trade_type", "uid", "rebate_currency"],
-                                               name="rebateweektotal_key")]
-
+        constraints = [_period_key("week", "rebateweektotal_key")]

@@ -14,12 +14,14 @@ without asking KuCoin.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
 import random
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,11 +32,12 @@ import requests
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_in_words
-from brokeroffice.leases import leased
+from brokeroffice.leases import LeaseHeld, leased
 from brokeroffice.models import Job
 from brokeroffice.tasking import TRANSIENT_ERRORS
 from kucoin.errors import KuCoinError
@@ -142,8 +145,7 @@ def rebate_files_prepare(*, begin: date, end: date, trade_types: Iterable[str], 
 
 def _describe_range(begin: date, end: date, trade_types: list[str]) -> str:
     kinds = " and ".join(TradeType(t).label.lower() for t in trade_types)
-    days = f"{begin:%Y-%m-%d}" if begin == end else f"{begin:%Y-%m-%d} to {end:%Y-%m-%d}"
-    return f"Pull {kinds} rebate files for {days}"
+    return f"Pull {kinds} rebate files for {_days_in_words(begin, end)}"
 
 
 def rebate_sync_request(*, begin: date, end: date, trade_types: list[str], requested_by=None,
@@ -173,8 +175,12 @@ def rebate_file_reparse_request(*, rebate_file: RebateFile, requested_by=None, r
 
     if not rebate_file.has_content:
         raise ValidationError("This file was never downloaded, so there is nothing to parse: pull its days again.")
-    if rebate_file.state in (RebateFile.State.DOWNLOADING, RebateFile.State.PARSING):
+    # By its lease, not its state: a worker that died leaves the state behind, and its lease runs out.
+    if RebateFile.objects.filter(pk=rebate_file.pk, lease_until__gt=timezone.now()).exists():
         raise ValidationError("This file is being processed right now; wait for it to finish.")
+    newer = newer_files_covering(rebate_file)
+    if newer:
+        raise ValidationError(_newer_in_words(rebate_file, newer))
     with transaction.atomic():
         job = job_create(kind="rebate_file_reparse", label=f"Parse {rebate_file} again",
                          requested_by=requested_by, requested_by_label=requested_by_label)
@@ -186,21 +192,65 @@ def rebate_file_reparse_request(*, rebate_file: RebateFile, requested_by=None, r
 # -- the work (tasks and CLI) -----------------------------------------------------------------------
 
 def rebates_sync_yesterday(*, run: JobRun, final_attempt: bool = True) -> dict:
-    """The daily schedule: yesterday's spot and futures files (a retry reuses the files it wrote)."""
-    file_ids = list(RebateFile.objects.filter(job_id=run.job_id).order_by("pk").values_list("pk", flat=True))
-    if not file_ids:
-        yesterday = today_in_zone() - timedelta(days=1)
-        label = Job.objects.filter(pk=run.job_id).values_list("requested_by_label", flat=True).first() or ""
-        files = rebate_files_prepare(begin=yesterday, end=yesterday, trade_types=[TradeType.SPOT, TradeType.FUTURES],
-                                     job=Job.objects.filter(pk=run.job_id).first(), requested_by_label=label)
-        file_ids = [f.pk for f in files]
-    return rebate_files_pull(file_ids=file_ids, run=run, final_attempt=final_attempt)
+    """The daily schedule: yesterday's spot and futures files, and the recent days missed before (a retry
+    reuses the files it wrote)."""
+    files = list(RebateFile.objects.filter(job_id=run.job_id).order_by("pk"))
+    if not files:
+        job = Job.objects.filter(pk=run.job_id).first()
+        label = job.requested_by_label if job else ""
+        with transaction.atomic():
+            for trade_type, begin, end in rebate_catch_up_ranges(today=today_in_zone()):
+                files += rebate_files_prepare(begin=begin, end=end, trade_types=[trade_type], job=job,
+                                              requested_by_label=label)
+    return rebate_files_pull(file_ids=[f.pk for f in files], run=run, final_attempt=final_attempt,
+                             note=_caught_up_in_words(files))
 
 
-def rebate_files_pull(*, file_ids: list[int], run: JobRun, final_attempt: bool = True) -> dict:
+def _under_way() -> Q:
+    """Files some worker is on: a live lease, or pending in a job that has not ended. A file left downloading or
+    parsing by a worker that died is not under way once its lease has run out."""
+    return Q(lease_until__gt=timezone.now()) | Q(state=RebateFile.State.PENDING,
+                                                 job__state__in=[Job.State.PENDING, Job.State.RUNNING])
+
+
+def _days_of(files) -> set[date]:
+    return {b + timedelta(days=i) for b, e in files for i in range((e - b).days + 1)}
+
+
+def rebate_catch_up_ranges(*, today: date) -> list[tuple[str, date, date]]:
+    """(trade type, begin, end) to pull: yesterday always, and the days of the last REBATES_CATCH_UP_DAYS up to
+    yesterday that have no done file for that trade type and none under way, in runs of consecutive days."""
+    yesterday = today - timedelta(days=1)
+    first = yesterday - timedelta(days=conf.catch_up_days() - 1)
+    ranges = []
+    for trade_type in (TradeType.SPOT, TradeType.FUTURES):
+        near = RebateFile.objects.filter(trade_type=trade_type, begin__lte=yesterday, end__gte=first)
+        covered = _days_of(near.filter(Q(state=RebateFile.State.DONE) | _under_way()).values_list("begin", "end"))
+        wanted = sorted({d for d in _days_of([(first, yesterday)]) if d not in covered} | {yesterday})
+        for _, run_days in itertools.groupby(enumerate(wanted), key=lambda pair: pair[1] - timedelta(days=pair[0])):
+            run_days = [d for _, d in run_days]
+            ranges.append((trade_type, run_days[0], run_days[-1]))
+    return ranges
+
+
+def _caught_up_in_words(files: list[RebateFile]) -> str:
+    """The earlier days a daily pull caught up (those before the last day it pulls), for its job's message."""
+    if not files:
+        return ""
+    last = max(f.end for f in files)
+    missed = [f"{TradeType(f.trade_type).label.lower()} {_days_in_words(f.begin, min(f.end, last - timedelta(days=1)))}"
+              for f in files if f.begin < last]
+    return f" Caught up days missed before: {', '.join(missed)}." if missed else ""
+
+
+def _days_in_words(begin: date, end: date) -> str:
+    return f"{begin:%Y-%m-%d}" if begin == end else f"{begin:%Y-%m-%d} to {end:%Y-%m-%d}"
+
+
+def rebate_files_pull(*, file_ids: list[int], run: JobRun, final_attempt: bool = True, note: str = "") -> dict:
     """Downloads and ingests each file not yet done. A transient failure is raised for a retry, unless this
     is the last attempt: then that file is marked failed and the others still go ahead. Fails (raises)
-    when any file failed, naming each with its reason."""
+    when any file failed, naming each with its reason. `note` ends the job's message."""
     total = len(file_ids)
     failures: list[str] = []
     rows = 0
@@ -221,14 +271,14 @@ def rebate_files_pull(*, file_ids: list[int], run: JobRun, final_attempt: bool =
         except RETRYABLE as exc:
             if not final_attempt:
                 raise
-            failures.append(f"{rebate_file}: {error_in_words(exc)}")
+            failures.append(f"{rebate_file}: {_failure_in_words(exc, file_id)}")
             continue
         rows += rebate_file.row_count or 0
         tag_share_rebate_update(begin=rebate_file.begin, end=rebate_file.end)  # the reconciliation's flags
         run.progress(index + 1, total, f"{rebate_file}: {rebate_file.row_count} records")
     if failures:
-        raise RebatesSyncFailed(f"{len(failures)} of {total} rebate files failed. " + " ".join(failures))
-    message = f"{total} rebate file{'s' if total != 1 else ''} pulled, {rows} records."
+        raise RebatesSyncFailed(f"{len(failures)} of {total} rebate files failed.{note} " + " ".join(failures))
+    message = f"{total} rebate file{'s' if total != 1 else ''} pulled, {rows} records.{note}"
     run.succeed(message, result={"files": total, "records": rows})
     return {"files": total, "records": rows}
 
@@ -248,6 +298,15 @@ def rebate_files_pull_retrying(*, file_ids: list[int], run: JobRun,
             retries += 1
 
 
+def _failure_in_words(exc: BaseException, file_id: int) -> str:
+    if isinstance(exc, LeaseHeld):  # most likely a worker that died holding it (its lease lasts FILE_LEASE_SECONDS)
+        until = RebateFile.objects.filter(pk=file_id).values_list("lease_until", flat=True).first()
+        if until:
+            return (f"another worker holds this file until {timezone.localtime(until):%Y-%m-%d %H:%M:%S %Z}; "
+                    "after that it can be parsed again or its days pulled again.")
+    return error_in_words(exc)
+
+
 def backoff_seconds(retries: int) -> float:
     return min(300.0, conf.retry_base_seconds() * 2**retries) + random.uniform(0, conf.retry_base_seconds() / 4)
 
@@ -258,7 +317,7 @@ def _mark(file_id: int, **changes) -> None:
 
 def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
     """Downloads the file (unless its bytes are already stored), then ingests it."""
-    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS):
+    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS), _never_left_under_way(file_id, final_attempt):
         rebate_file = RebateFile.objects.get(pk=file_id)
         attempt = rebate_file.attempts + 1
         _mark(file_id, attempts=attempt)
@@ -381,20 +440,65 @@ COPY_COLUMNS = ("file_id", "line", "date", "trade_type", "uid", "sub_account_id"
                 "rebate_currency", "rebate_amount", "extra")
 
 
-def rebate_file_reparse(*, file_id: int) -> RebateFile:
-    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS):
-        rebate_file = rebate_file_ingest(rebate_file=RebateFile.objects.get(pk=file_id))
+@contextmanager
+def _never_left_under_way(file_id: int, final_attempt: bool) -> Iterator[None]:
+    """Whatever stops the work on a file (a database error, a time limit, the reading process), the file does
+    not stay downloading or parsing: pending when it will be tried again, else failed with the reason. Inside
+    the lease: a file another worker holds is not touched."""
+    try:
+        yield
+    except Exception as exc:
+        again = isinstance(exc, RETRYABLE) and not final_attempt
+        state = RebateFile.State.PENDING if again else RebateFile.State.FAILED
+        said = error_in_words(exc).rstrip()
+        reason = f"Stopped: {said}{'' if said.endswith('.') else '.'}" + (
+            " It will be tried again." if again else " The records stored before are unchanged.")
+        try:
+            RebateFile.objects.filter(pk=file_id, state__in=[RebateFile.State.DOWNLOADING, RebateFile.State.PARSING]
+                                      ).update(state=state, error=reason, updated_at=timezone.now())
+        except Exception:  # noqa: BLE001 - the database itself is away: the lease runs out, the file is free again
+            logger.warning("rebate file %s: its state could not be updated after %s", file_id, exc.__class__.__name__)
+        raise
+
+
+class NewerFileCovers(RebateFileRejected):
+    """A newer done file replaced some of this file's days: parsing this one again would bring back older figures."""
+
+
+def newer_files_covering(rebate_file: RebateFile) -> list[RebateFile]:
+    """Done files of the same trade type, requested after this one, that cover some of its days."""
+    return list(RebateFile.objects.filter(trade_type=rebate_file.trade_type, state=RebateFile.State.DONE,
+                                          pk__gt=rebate_file.pk, begin__lte=rebate_file.end, end__gte=rebate_file.begin)
+                .order_by("pk").only("pk", "trade_type", "begin", "end"))
+
+
+def _newer_in_words(rebate_file: RebateFile, newer: list[RebateFile]) -> str:
+    which = "; ".join(f"{_days_in_words(max(n.begin, rebate_file.begin), min(n.end, rebate_file.end))} by file {n.pk} "
+                      f"({n})" for n in newer[:5])
+    more = f" and {len(newer) - 5} more files" if len(newer) > 5 else ""
+    return (f"Newer files replaced this file's records of some of its days: {which}{more}. Parsing this one again "
+            f"would bring back older figures for those days: pull the days again instead.")
+
+
+def rebate_file_reparse(*, file_id: int, final_attempt: bool = True) -> RebateFile:
+    with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS), _never_left_under_way(file_id, final_attempt):
+        rebate_file = rebate_file_ingest(rebate_file=RebateFile.objects.get(pk=file_id), newest_only=True)
     tag_share_rebate_update(begin=rebate_file.begin, end=rebate_file.end)  # the reconciliation's flags
     return rebate_file
 
 
-def rebate_file_ingest(*, rebate_file: RebateFile) -> RebateFile:
+def rebate_file_ingest(*, rebate_file: RebateFile, newest_only: bool = False) -> RebateFile:
     """Reads the stored bytes and replaces the records of the file's days and trade type, in one
-    transaction. A bad file changes no record: it is marked failed with the line and the reason."""
+    transaction. A bad file changes no record: it is marked failed with the line and the reason. With
+    `newest_only` (a re-parse), refuses when a newer done file covers some of its days, and leaves it as it was."""
     file_id = rebate_file.pk
+    before = RebateFile.objects.filter(pk=file_id).values_list("state", "error").first()
     _mark(file_id, state=RebateFile.State.PARSING)
     try:
-        rows = _replace_records(rebate_file)
+        rows = _replace_records(rebate_file, newest_only=newest_only)
+    except NewerFileCovers:
+        _mark(file_id, state=before[0], error=before[1])
+        raise
     except RebateFileError as exc:
         reason = str(exc)
         if exc.line == 1 and "missing column" in reason:
@@ -444,7 +548,7 @@ def _has_nul(row: RebateRow) -> bool:
             or any("\x00" in k or "\x00" in v for k, v in row.extra.items()))
 
 
-def _replace_records(rebate_file: RebateFile) -> int:
+def _replace_records(rebate_file: RebateFile, *, newest_only: bool = False) -> int:
     """In one transaction: the records (and totals) of the file's days and trade type go, the file's come."""
     trade_type, begin, end = rebate_file.trade_type, rebate_file.begin, rebate_file.end
     with transaction.atomic():
@@ -452,6 +556,10 @@ def _replace_records(rebate_file: RebateFile) -> int:
             with connection.cursor() as cursor:  # one ingest per trade type at a time
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"rebates:{trade_type}"])
                 _settings_for_a_file(cursor)
+        # Checked here, after the lock: a newer file's ingest that finished while this one waited counts.
+        if newest_only and (newer := newer_files_covering(rebate_file)):
+            raise NewerFileCovers(_newer_in_words(rebate_file, newer))
+        if connection.vendor == "postgresql":
             totals.replaced_delete(trade_type=trade_type, begin=begin, end=end)
             count = _store_on_postgres(rebate_file)
             totals.emptied_delete(trade_type=trade_type, begin=begin, end=end)

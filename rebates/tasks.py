@@ -37,5 +37,5 @@ def rebates_sync_yesterday_task(self, job_id: str) -> None:
 @shared_task(bind=True, name="rebates.file_reparse")
 def rebate_file_reparse_task(self, job_id: str, file_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
-        rebate_file = services.rebate_file_reparse(file_id=file_id)
+        rebate_file = services.rebate_file_reparse(file_id=file_id, final_attempt=_final(self))
         run.succeed(f"{rebate_file}: {rebate_file.row_count} records.", result={"records": rebate_file.row_count})

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from brokeroffice.models import Job
@@ -140,6 +141,17 @@ class _Echo:
         return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula is written as text (uids, currencies and names come from
+    KuCoin or staff); numbers (Decimal, int) are left alone, so a negative amount stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 @role_required(VIEWER)
 def export(request, report_name: str):
     """The figures of one report as CSV, for the same filters."""
@@ -168,7 +180,7 @@ def export(request, report_name: str):
     else:
         return HttpResponse("Unknown report.", status=404, content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
-    lines = itertools.chain([writer.writerow(header)], (writer.writerow(r) for r in rows))
+    lines = itertools.chain([writer.writerow(header)], (writer.writerow([_cell(v) for v in r]) for r in rows))
     # Streamed: the reconciliation of a long range has a row per sub-account and day.
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = f"rebates-{report_name}-{f.begin:%Y%m%d}-{f.end:%Y%m%d}.csv"
@@ -222,7 +234,14 @@ def file_detail(request, pk: int):
     return render(request, "rebates/file_detail.html", {
         "file": rebate_file, "records": records, "job": _job(request), "can_operate": has_role(request.user, OPERATOR),
         "now_records": rebate_file.records.count() if rebate_file.state == RebateFile.State.DONE else None,
+        "stalled": _stalled(rebate_file),
     })
+
+
+def _stalled(rebate_file: RebateFile) -> bool:
+    """Downloading or parsing, but no worker holds it any more (its worker died): it can be parsed or pulled again."""
+    return (rebate_file.state in (RebateFile.State.DOWNLOADING, RebateFile.State.PARSING)
+            and (rebate_file.lease_until is None or rebate_file.lease_until <= timezone.now()))
 
 
 @require_POST

@@ -131,8 +131,9 @@ def test_a_range_longer_than_six_months_is_pulled_in_windows(kucoin_worker, sand
     assert stored() == {k: v for k, v in earned(dump).items() if k[2] == "futures"}
 
 
-def test_the_daily_schedule_pulls_yesterday(kucoin_worker, sandbox, finished):
+def test_the_daily_schedule_pulls_yesterday_and_the_recent_days_not_yet_in(kucoin_worker, sandbox, finished):
     from brokeroffice.jobs import job_start
+    from rebates import conf
     from rebates.services import today_in_zone
     from rebates.tasks import rebates_sync_yesterday_task
 
@@ -140,6 +141,15 @@ def test_the_daily_schedule_pulls_yesterday(kucoin_worker, sandbox, finished):
     job = finished(job_start(kind="sync_yesterday", label="Pull yesterday", task=rebates_sync_yesterday_task))
     assert job.state == Job.State.SUCCEEDED, job.error
     yesterday = today_in_zone() - timedelta(days=1)
+    first = yesterday - timedelta(days=conf.catch_up_days() - 1)  # nothing was pulled before: the whole window
     assert set(RebateFile.objects.values_list("begin", "end", "trade_type")) == {
+        (first, yesterday, "spot"), (first, yesterday, "futures")}
+    assert stored() == earned(dump, begin=first, end=yesterday)
+
+    # The next day's run (here: the same day again) finds them done: yesterday alone, as before.
+    job = finished(job_start(kind="sync_yesterday", label="Pull yesterday", task=rebates_sync_yesterday_task))
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert set(RebateFile.objects.filter(job=job).values_list("begin", "end", "trade_type")) == {
         (yesterday, yesterday, "spot"), (yesterday, yesterday, "futures")}
-    assert stored() == earned(dump, begin=yesterday, end=yesterday)
+    assert "Caught up" not in job.message
+    assert stored() == earned(dump, begin=first, end=yesterday)
