@@ -80,9 +80,15 @@ def _with_share(row: dict) -> dict:
     return row
 
 
+def counting_day() -> date:
+    """Today in the zone the tag shares are counted in (the server's TIME_ZONE, where the workers count),
+    whatever zone the member of staff reads the page in."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
 def share_per_day(*, days: int = SHARE_DAYS) -> list[dict]:
     """The last `days` days' counts over every account, newest first: a row a day (TagShareDay)."""
-    since = timezone.localdate() - timedelta(days=days)
+    since = counting_day() - timedelta(days=days)
     return [_with_share(row) for row in TagShareDay.objects.filter(day__gt=since).order_by("-day")
             .values("day", "tagged", "untagged", "unverified", "computed_at")]
 
@@ -90,7 +96,7 @@ def share_per_day(*, days: int = SHARE_DAYS) -> list[dict]:
 def share_of_day(day: date | None = None) -> dict | None:
     """One day's counts over every account (the dashboard's figure), or None without any: one grouped read
     of that day's TagShare rows (index-only)."""
-    day = day or timezone.localdate()
+    day = day or counting_day()
     row = TagShare.objects.filter(day=day).order_by().aggregate(
         tagged=Sum("tagged"), untagged=Sum("untagged"), unverified=Sum("unverified"), computed_at=Min("computed_at"))
     if row["computed_at"] is None:

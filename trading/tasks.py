@@ -74,3 +74,10 @@ def broker_verify_task(self, job_id: str, uid: str, market: str, options: dict |
 def tag_share_refresh_task(self, job_id: str) -> None:
     with job_run(job_id) as run:
         shares.tag_share_refresh(run=run)
+
+
+@shared_task(bind=True, name="trading.order_resolve")
+def order_resolve_task(self, job_id: str, order_id: int) -> None:
+    """A stalled order, settled for "Resume stalled actions": looked up by clientOid, never sent late."""
+    with job_run(job_id) as run, retrying(self):
+        orders.order_resolve(order_id=order_id, run=run)

@@ -26,7 +26,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.clients import KeyHasNoSecret
@@ -191,15 +190,35 @@ def _record(outcomes: dict[int, dict], held: list[int], job_id: str | None, *, r
         if rest:
             Order.objects.filter(pk__in=rest).update(lease_until=None)
         if job_id:
-            progress = {"progress_done": F("progress_done") + len(outcomes), "started_at": Coalesce("started_at", now),
-                        "state": Case(When(state=Job.State.PENDING, then=Value(Job.State.RUNNING)), default=F("state"))}
-            if retrying is not None:
-                progress.update(attempts=F("attempts") + 1, message=error_in_words(retrying)[:500])
-            Job.objects.filter(pk=job_id).update(**progress)
-            Job.objects.filter(pk=job_id, progress_done__gte=F("progress_total"), state=Job.State.RUNNING).update(
-                state=Job.State.SUCCEEDED, finished_at=now, error="",
-                message="Every order of the batch was sent; each one's state and broker tag are on its page.")
+            _job_progress(job_id, outcomes, now, retrying)
         calls_flush()
+
+
+def _outcome(changes: dict) -> str:
+    if changes.get("state") in Order.AT_KUCOIN_STATES:
+        return "placed"
+    return "rejected" if changes.get("state") == Order.State.REJECTED else "failed"
+
+
+def _job_progress(job_id: str, outcomes: dict[int, dict], now: datetime, retrying: BaseException | None) -> None:
+    """The batch's counts (in the job's result, read under the job row's lock so that two chunks ending together
+    both count), its progress, and its end once every order is recorded. `started_at` is moved on at each chunk:
+    it is what `jobs_mark_lost` reads, and a batch still sending after an hour is alive, not lost."""
+    result = Job.objects.select_for_update().filter(pk=job_id).values_list("result", flat=True).first()
+    counts = Counter({word: n for word, n in (result or {}).items() if word in ("placed", "rejected", "failed")})
+    counts.update(_outcome(changes) for changes in outcomes.values())
+    progress = {"progress_done": F("progress_done") + len(outcomes), "started_at": now, "result": dict(counts),
+                "state": Case(When(state=Job.State.PENDING, then=Value(Job.State.RUNNING)), default=F("state"))}
+    if retrying is not None:
+        progress.update(attempts=F("attempts") + 1, message=error_in_words(retrying)[:500])
+    Job.objects.filter(pk=job_id).update(**progress)
+    ended = Job.objects.filter(pk=job_id, progress_done__gte=F("progress_total"), state=Job.State.RUNNING)
+    words = (f"{counts['placed']} of {sum(counts.values())} orders placed, {counts['rejected']} rejected by KuCoin, "
+             f"{counts['failed']} not sent (refused here); each order's page shows its state, broker tag or reason.")
+    if counts["rejected"] or counts["failed"]:
+        ended.update(state=Job.State.FAILED, finished_at=now, error=words, message=words[:500])
+    else:
+        ended.update(state=Job.State.SUCCEEDED, finished_at=now, error="", message=words[:500])
 
 
 def orders_send_chunk(*, order_ids: list[int], job_id: str | None = None) -> dict[int, dict]:

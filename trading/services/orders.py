@@ -38,7 +38,8 @@ from brokeroffice.models import Job
 from kucoin import futures as kucoin_futures
 from kucoin import spot as kucoin_spot
 from kucoin.errors import (
-    BadRequestError, KuCoinError, NotFoundError, OutcomeUnknownError, RateLimitError, ServerError,
+    BadRequestError, InvalidTimestampError, KuCoinError, NotFoundError, OutcomeUnknownError, RateLimitError,
+    ServerError,
 )
 from kucoin.errors import ValidationError as KuCoinValidationError
 from kucoin.models import FuturesOrder, SpotOrder
@@ -442,7 +443,9 @@ def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None =
     if order is None:
         return None  # deleted with its job: nothing to do
     with acting_for(order, job_id), calls_buffered():
-        if order.state in Order.SENDING_STATES:
+        if order.state in Order.SENDING_STATES and _job_given_up(job_id):
+            order = order_resolve(order_id=order.pk) or order  # a message delivered again after it: never sent late
+        elif order.state in Order.SENDING_STATES:
             _send(order, job_id)
         elif job_id:
             _job_ended(job_id, order)  # a redelivered task: the order was already sent
@@ -450,6 +453,12 @@ def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None =
         run.succeed(_summary(order, refresh=False), {"order_id": order.pk, "state": order.state,
                                                      "verification": order.verification})
     return order
+
+
+def _job_given_up(job_id: str | None) -> bool:
+    """Whether the order's job is shown failed (its retries ran out, or it was marked lost): staff take the order
+    for not placed, so it is only looked up from then on."""
+    return bool(job_id) and Job.objects.filter(pk=job_id, state=Job.State.FAILED).exists()
 
 
 def _send(order: Order, job_id: str | None) -> None:
@@ -493,8 +502,10 @@ def send_and_read(client, order: Order, *, sent_before: bool, ask_kucoin_count: 
         Order.objects.filter(pk=order.pk).update(sent_at=now, state=Order.State.UNKNOWN, updated_at=now)
     try:
         ref = _place(client, order)
-    except (OutcomeUnknownError, RateLimitError, ServerError):
-        raise  # transient: the task retries, and first looks the order up by clientOid
+    except (OutcomeUnknownError, RateLimitError, ServerError, InvalidTimestampError):
+        # Transient (a timestamp refused again after the clock's resync included: the gateway did nothing): the
+        # task retries, and first looks the order up by clientOid.
+        raise
     except KuCoinValidationError as exc:
         return failed_changes(exc.msg)
     except KuCoinError as exc:
@@ -508,6 +519,43 @@ def send_and_read(client, order: Order, *, sent_before: bool, ask_kucoin_count: 
     except KuCoinError:
         # Placed; the verification is tried again on its own.
         return {"kucoin_order_id": ref.order_id, "state": Order.State.OPEN, "error_code": "", "error_message": ""}
+    return remote_changes(remote, error_code="", error_message="")
+
+
+# -- a stalled sending, settled without sending late ----------------------------------------------
+
+NOT_SENT_LATE = ("Not sent: its sending was cut off before it reached KuCoin, and an order is not sent late "
+                 "without a person asking. Place it again if it is still wanted.")
+NOT_PLACED_LATE = ("Not placed: KuCoin has no order with this clientOid. Its sending got no answer from KuCoin "
+                   "after every retry, and it is not sent again late. Place a new order if it is still wanted.")
+
+
+def order_resolve(*, order_id: int, run: JobRun | None = None) -> Order | None:
+    """Settles an order whose sending stalled (its job failed after its retries, or its task was lost) without
+    ever sending it: KuCoin's order when KuCoin has one with its clientOid, otherwise `failed`, in words. By then
+    staff see its job failed and may have placed another one: a late send could trade twice, at a stale price."""
+    order = Order.objects.select_related(*SELECT_FOR_SENDING).filter(pk=order_id).first()
+    if order is None:
+        return None
+    with leased(Order, order_id) as lease:
+        order.refresh_from_db()
+        if order.state in Order.SENDING_STATES:
+            changes = {**_resolved_changes(order), "updated_at": timezone.now()}
+            same_read = Q(sent_at__isnull=True) if order.sent_at is None else Q(sent_at=order.sent_at)
+            if lease.update(only_if=Q(same_read, state__in=Order.SENDING_STATES), **changes):
+                for name, value in changes.items():
+                    setattr(order, name, value)
+    if run:
+        run.succeed(_summary(order), {"order_id": order.pk, "state": order.state})
+    return order
+
+
+def _resolved_changes(order: Order) -> dict:
+    if order.sent_at is None:
+        return failed_changes(NOT_SENT_LATE)
+    remote = find_by_client_oid(client_for_order(order), order)
+    if remote is None:
+        return failed_changes(NOT_PLACED_LATE)
     return remote_changes(remote, error_code="", error_message="")
 
 
@@ -615,6 +663,13 @@ def orders_verify(*, run: JobRun, order_ids: list[int] | None = None) -> dict:
     return _each(run, order_ids, "Verified")
 
 
+class OrdersFailed(Exception):
+    """A sync or verification job in which KuCoin refused some orders: the job fails, with the counts."""
+
+
+NO_USABLE_KEY = "no usable key"
+
+
 def _each(run: JobRun, order_ids: list[int], verb: str) -> dict:
     counts: dict[str, int] = {}
     orders = list(_orders_for(order_ids))
@@ -622,8 +677,12 @@ def _each(run: JobRun, order_ids: list[int], verb: str) -> dict:
     for done, order in enumerate(orders, start=1):
         try:
             word = _refresh(order)
-        except (OutcomeUnknownError, RateLimitError, ServerError):
-            raise
+        except (OutcomeUnknownError, RateLimitError, ServerError, InvalidTimestampError):
+            raise  # transient: the job tries again later
+        except (KeyHasNoSecret, ConnectionKeyUnusable) as exc:
+            # Its key was deleted or marked unused: nothing here can sign for it; the other orders go on.
+            word = NO_USABLE_KEY
+            run.progress(done, total, f"{order.client_oid}: {exc}")
         except KuCoinError as exc:
             word = "failed"
             Order.objects.filter(pk=order.pk).update(error_code=error_code(exc), error_message=exc.msg)
@@ -636,6 +695,10 @@ def _each(run: JobRun, order_ids: list[int], verb: str) -> dict:
 
         tag_share_refresh()  # the share pages count what was just verified
     words = ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) or "nothing to do"
+    if counts.get("failed"):
+        # Not a success when KuCoin refused some: the job (and the command) fail, naming the counts.
+        raise OrdersFailed(f"{verb} {total} order(s): {words}. KuCoin refused {counts['failed']} of them; "
+                           f"each one's page shows KuCoin's code and message.")
     run.succeed(f"{verb} {total} order(s): {words}.", {"total": total, **counts})
     return counts
 
@@ -645,4 +708,7 @@ def order_verify_now(*, order_id: int) -> str:
     order = _orders_for([order_id]).first()
     if order is None:
         return "gone"
-    return _refresh(order)
+    try:
+        return _refresh(order)
+    except (KeyHasNoSecret, ConnectionKeyUnusable):
+        return NO_USABLE_KEY  # its key went between the placing and this check: nothing can read it now

@@ -31,6 +31,7 @@ def tag_share_refresh(*, days: int = SHARE_DAYS + 1, run: JobRun | None = None) 
         if share.sub_account_id:
             share.rebate = TagShare.Rebate.WAITING  # until tag_share_rebate_update below says otherwise
     with transaction.atomic():
+        _one_recount_at_a_time()
         TagShare.objects.filter(day__gte=since).delete()
         TagShare.objects.bulk_create(counts.values(), batch_size=1000)
         tag_share_rebate_update(begin=since, end=timezone.localdate())
@@ -38,6 +39,19 @@ def tag_share_refresh(*, days: int = SHARE_DAYS + 1, run: JobRun | None = None) 
     if run:
         run.succeed(f"Counted tagged orders of {len(counts)} account day(s) since {since}.", {"rows": len(counts)})
     return len(counts)
+
+
+# Any fixed number, the same in every process: PostgreSQL's advisory lock of the recount.
+RECOUNT_LOCK = 7_301_522_011
+
+
+def _one_recount_at_a_time() -> None:
+    """Two recounts at once (the sync's and the schedule's) would each delete the days' rows and insert their own:
+    the second insert breaks the unique keys after its work is done. On PostgreSQL the second waits for the first
+    to commit (the lock ends with the transaction); SQLite lets one writer at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK])
 
 
 def _share_of(counts: dict[tuple, TagShare], row: dict, now: datetime) -> TagShare:

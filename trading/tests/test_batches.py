@@ -126,3 +126,34 @@ def test_a_chunk_leaves_an_order_held_elsewhere_or_sent_since_it_was_read(custom
     claimed, _, _, _ = batches._claim_chunk([held.pk, sent_meanwhile.pk, free.pk])
     assert [o.pk for o in claimed] == [free.pk]  # the other one is retried with a look-up by clientOid first
     assert Order.objects.get(pk=held.pk).state == Order.State.PENDING
+
+
+@pytest.mark.django_db
+def test_a_batch_with_rejected_orders_ends_failed_with_its_counts_and_a_long_one_is_not_lost(
+        sandbox, sandbox_settings, customer_key):
+    """Its chunks sent in this process, one order each, as the worker sends them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from brokeroffice.jobs import jobs_mark_lost
+    from trading.services.batches import orders_send_chunk
+
+    orders, job = orders_place_batch(orders=[{"api_key": customer_key, **RESTING},
+                                             {"api_key": customer_key, **RESTING, "size": D("100")},
+                                             {"api_key": customer_key, **RESTING, "size": D("200")}], chunk_size=1)
+    placed, poor, poorer = orders
+    orders_send_chunk(order_ids=[placed.pk], job_id=str(job.pk))
+    # The batch started two hours ago and is still sending (its chunks waited behind other work): alive.
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    orders_send_chunk(order_ids=[poor.pk], job_id=str(job.pk))
+    jobs_mark_lost(running_longer_than=timedelta(hours=1), pending_longer_than=timedelta(hours=3))
+    assert Job.objects.get(pk=job.pk).state == Job.State.RUNNING
+    orders_send_chunk(order_ids=[poorer.pk], job_id=str(job.pk))
+
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert job.error.startswith("1 of 3 orders placed, 2 rejected by KuCoin, 0 not sent (refused here)")
+    assert job.result == {"placed": 1, "rejected": 2}
+    held = by_client_oid(sandbox.dump())
+    assert [len(held.get(o.client_oid, [])) for o in orders] == [1, 0, 0]

@@ -37,6 +37,18 @@ def test_a_lost_answer_never_places_a_second_order(kucoin_worker, customer_key, 
     assert Job.objects.get(pk=job.pk).attempts >= 2  # the first attempt did not learn the outcome
 
 
+def test_a_timestamp_refused_again_after_the_clock_resync_is_tried_later_not_taken_for_a_rejection(
+        kucoin_worker, customer_key, sandbox, finished, settled):
+    """KuCoin's gateway refuses a timestamp (400002) before doing anything: the client syncs its clock and tries
+    once; a second refusal is worth a later try, like a 5xx, not a rejection of the order."""
+    sandbox.set_fault("clock_skew", count=2, path="/api/v1/hf/orders", method="POST")
+    order, job = order_place(api_key=customer_key, **SPOT_LIMIT)
+    assert finished(job).state == Job.State.SUCCEEDED, Job.objects.get(pk=job.pk).error
+    [order] = settled([order])
+    assert order.state == Order.State.OPEN and order.error_code == ""
+    assert len(orders_with(sandbox.dump(), order.client_oid)) == 1
+
+
 def test_a_task_delivered_twice_places_one_order(kucoin_worker, customer_key, sandbox, finished, settled):
     order, job = order_place(api_key=customer_key, **SPOT_LIMIT)
     assert finished(job).state == Job.State.SUCCEEDED
