@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 pytest_plugins = ["sandbox.testing", "tests.security.plugin"]
 
@@ -23,6 +25,20 @@ def make_staff(db, django_user_model):
         return user
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock moved on by hand (`clock(seconds)`), so that leases and grace periods run out without
+    waiting for them."""
+    real_now = timezone.now
+    moved = {"by": timedelta()}
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + moved["by"])
+
+    def advance(seconds: float) -> None:
+        moved["by"] += timedelta(seconds=seconds)
+
+    return advance
 
 
 @pytest.fixture

@@ -160,7 +160,10 @@ class SubAccountBalanceAdmin(MirrorAdmin):
 
     @admin.action(description="Refresh the balances of their sub-accounts", permissions=["operate"])
     def refresh_balances(self, request, queryset):
-        ids = sorted(set(queryset.values_list("sub_account_id", flat=True)))[:MAX_JOBS_PER_ACTION]
+        ids = sorted(set(queryset.values_list("sub_account_id", flat=True)))
+        if len(ids) > MAX_JOBS_PER_ACTION:
+            self.message_user(request, f"Select balances of at most {MAX_JOBS_PER_ACTION} sub-accounts.", messages.ERROR)
+            return
         _queued(self, request, [_start(request, "balances_refresh", f"Refresh balances of sub-account #{pk}",
                                        tasks.balances_refresh_task, (pk,)) for pk in ids])
 

@@ -127,8 +127,8 @@ def jobs_mark_lost(*, running_longer_than: timedelta, pending_longer_than: timed
     now = timezone.now()
     lost_running = Job.objects.filter(state=Job.State.RUNNING, started_at__lt=now - running_longer_than).update(
         state=Job.State.FAILED, finished_at=now,
-        error="The worker running this job stopped before it finished. Unfinished actions are resumed by the "
-              "“Resume stalled actions” schedule.",
+        error="The worker running this job stopped before it finished. The “Resume stalled actions” schedule "
+              "finishes what it left: orders are only looked up at KuCoin, never placed late.",
     )
     lost_pending = Job.objects.filter(state=Job.State.PENDING, created_at__lt=now - pending_longer_than).update(
         state=Job.State.FAILED, finished_at=now, error="No worker took this job from the queue.",

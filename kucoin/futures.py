@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from . import validation as v
 from . import weights as w
-from .models import FuturesOrder, OpenOrderCounts, OrderRef
+from .models import FuturesAccount, FuturesOrder, OpenOrderCounts, OrderRef
 from .transport import Transport
 
 SIDES = ("buy", "sell")
@@ -147,3 +147,11 @@ class FuturesAPI:
                                                                ("pageSize", 1)])
         return OpenOrderCounts(symbol, int((limits or {}).get("totalNum") or 0),
                                int((stops or {}).get("totalNum") or 0))
+
+    def get_account_overview(self, currency: str) -> FuturesAccount:
+        """The key's futures account in one settlement currency (XBT for bitcoin, USDT, USDC, ETH...).
+        Needs a key with the Futures permission. KuCoin's default is XBT, so the currency is always sent."""
+        currency = str(v.required(currency, "currency")).strip().upper()
+        if not currency.isalnum():
+            raise v.ValidationError("currency must be letters and digits", field="currency")
+        return FuturesAccount.parse(self._t.call(w.FUTURES_ACCOUNT_OVERVIEW, query=[("currency", currency)]) or {})

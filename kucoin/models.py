@@ -307,6 +307,34 @@ class Balance:
 
 
 @dataclass(frozen=True, slots=True)
+class FuturesAccount:
+    """The key's futures account in one settlement currency (GET /api/v1/account-overview)."""
+
+    currency: str
+    account_equity: Decimal      # margin balance + unrealised PNL: what the account is worth now
+    margin_balance: Decimal
+    position_margin: Decimal
+    order_margin: Decimal        # held by open orders
+    frozen_funds: Decimal
+    available_balance: Decimal
+    unrealised_pnl: Decimal
+    max_withdraw_amount: Decimal
+    raw: dict = _raw()
+
+    @property
+    def is_empty(self) -> bool:
+        return not any((self.account_equity, self.margin_balance, self.position_margin, self.order_margin,
+                        self.frozen_funds, self.available_balance))
+
+    @classmethod
+    def parse(cls, d: dict) -> "FuturesAccount":
+        num = lambda k: to_decimal(d.get(k)) or Decimal(0)  # noqa: E731
+        return cls(d.get("currency") or "", num("accountEquity"), num("marginBalance"), num("positionMargin"),
+                   num("orderMargin"), num("frozenFunds"), num("availableBalance"), num("unrealisedPNL"),
+                   num("maxWithdrawAmount"), d)
+
+
+@dataclass(frozen=True, slots=True)
 class OpenOrderCounts:
     """Open orders of one contract, against KuCoin's caps (100 limit, 200 stop per contract)."""
 

@@ -75,5 +75,6 @@ FUTURES_CANCEL_ORDER = _e("futures", "DELETE", "/api/v1/orders/{orderId}", "futu
 FUTURES_CANCEL_ORDER_BY_CLIENT_OID = _e("futures", "DELETE", "/api/v1/orders/client-order/{clientOid}", "futures", 1)
 FUTURES_ORDER_LIST = _e("futures", "GET", "/api/v1/orders", "futures", 2)
 FUTURES_STOP_ORDER_LIST = _e("futures", "GET", "/api/v1/stopOrders", "futures", 6)
+FUTURES_ACCOUNT_OVERVIEW = _e("futures", "GET", "/api/v1/account-overview", "futures", 5)
 
 ALL_ENDPOINTS: tuple[Endpoint, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Endpoint))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.clients import broker_client, make_key_client
@@ -15,7 +16,7 @@ from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_code
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
-from kucoin.errors import BadRequestError, KuCoinError, NotFoundError
+from kucoin.errors import AuthenticationError, BadRequestError, InvalidTimestampError, KuCoinError, NotFoundError
 from kucoin.models import ApiKey as KuCoinApiKey
 
 ALLOWED_PERMISSIONS = [choice for choice, _ in SubAccountApiKey.Permission.choices]
@@ -247,17 +248,37 @@ def apikey_import(*, sub_account: SubAccount, api_key: str, secret: str, passphr
     return key, job
 
 
+def _refused_the_key(exc: KuCoinError) -> bool:
+    """KuCoin refused the pasted key itself (wrong secret or passphrase, IP, permission, unknown key): trying again
+    cannot help. A timestamp refusal, 429, 5xx or a lost answer says nothing about the key: the task tries again."""
+    return isinstance(exc, (AuthenticationError, BadRequestError)) and not isinstance(exc, InvalidTimestampError)
+
+
+def _forget_import(key: SubAccountApiKey) -> None:
+    """Nothing of a refused key is kept. A row reused from a deleted key that orders still point to stays, deleted."""
+    try:
+        with transaction.atomic():
+            key.delete()
+    except ProtectedError:
+        _mark_deleted(key.pk)
+
+
 def apikey_import_verify(*, key_id: int, run: JobRun) -> SubAccountApiKey:
     """One signed call with the pasted key; if KuCoin refuses it, nothing of it is kept."""
     key = SubAccountApiKey.objects.select_related("sub_account").get(pk=key_id)
     try:
         make_key_client(key).spot.get_balances()
+    except KuCoinError as exc:
+        if _refused_the_key(exc):
+            _forget_import(key)
+        raise
+    try:
         described = broker_client().broker.get_api_keys(key.sub_account.uid, key.api_key)
-    except KuCoinError:
-        key.delete()
+    except BadRequestError:  # about the key asked for; the broker's own key refused (AuthenticationError) is not
+        _forget_import(key)
         raise
     if not described:
-        key.delete()
+        _forget_import(key)
         raise ValidationError(f"KuCoin does not list {key.api_key} among the keys of {key.sub_account}.")
     _apply_kucoin_view(key, described[0])
     key.state = SubAccountApiKey.State.ACTIVE

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.clients import broker_client
 from accounts.models import Deposit, SubAccount, Withdrawal
 from brokeroffice.jobs import JobRun
+from kucoin.errors import BadRequestError
 from kucoin.models import Deposit as KuCoinDeposit
 from kucoin.models import Withdrawal as KuCoinWithdrawal
 
@@ -16,6 +17,11 @@ FIRST_SYNC_DAYS = 90
 # Deposits change state (PROCESSING → SUCCESS) after they appear: look back over the last days again.
 OVERLAP = timedelta(days=2)
 BATCH = 500
+# A deposit in one of these has ended. The rejections and ROLLBACK are the final ones of the longer status list
+# that third-party SDKs give (kucoin-api.md 3.10); anything else may still change.
+FINAL_DEPOSIT_STATUSES = ("SUCCESS", "FAILURE", "TRM_MGT_REJECTED", "RISK_MGT_REJECTED", "ROLLBACK")
+# How far around its own creation time an internal deposit (no hash to ask the detail by) is looked for.
+OWN_MOMENT = timedelta(seconds=1)
 DEPOSIT_FIELDS = ["sub_account", "amount", "fee", "address", "memo", "chain", "is_inner", "wallet_tx_id", "status",
                   "remark", "kucoin_created_at", "kucoin_updated_at", "synced_at"]
 
@@ -34,14 +40,40 @@ def _write_deposits(rows: list[Deposit]) -> None:
         Deposit.objects.bulk_create(rows, update_conflicts=True, unique_fields=["uid", "currency", "hash"], update_fields=DEPOSIT_FIELDS)
 
 
+def _read_again(client, deposit: Deposit) -> KuCoinDeposit | None:
+    """KuCoin's current view of one stored deposit; None when KuCoin does not say."""
+    if deposit.hash.startswith("inner:"):
+        # stored without a hash: the list, over the deposit's own moment, matched by its wallet id
+        at = deposit.kucoin_created_at
+        found = client.broker.get_deposits(currency=deposit.currency, start=at - OWN_MOMENT, end=at + OWN_MOMENT)
+        return next((d for d in found if d.wallet_tx_id == deposit.wallet_tx_id and d.uid == deposit.uid), None)
+    try:
+        return client.broker.get_deposit(deposit.currency, deposit.hash)
+    except BadRequestError:  # KuCoin does not know it by this hash: left as it is, the others are still read
+        return None
+
+
+def _refresh_open_deposits(client, *, before, sub_accounts: dict[str, int], now) -> int:
+    """Deposits still open that the window no longer covers (a compliance review can last longer than the
+    overlap): each is read again on its own until it reaches a final state."""
+    stale = (Deposit.objects.filter(kucoin_created_at__lt=before).exclude(status__in=FINAL_DEPOSIT_STATUSES)
+             .order_by("kucoin_created_at"))
+    rows = [_deposit_row(item, sub_accounts, now) for item in (_read_again(client, d) for d in stale) if item]
+    if rows:
+        _write_deposits(rows)
+    return len(rows)
+
+
 def deposits_sync(*, run: JobRun, since=None) -> int:
-    """Upserts every deposit since the last one known (less an overlap), in batches."""
+    """Upserts every deposit since the last one known (less an overlap), in batches, then re-reads the older
+    ones that have not ended."""
     if since is None:
         latest = Deposit.objects.order_by("-kucoin_created_at").values_list("kucoin_created_at", flat=True).first()
         since = (latest - OVERLAP) if latest else timezone.now() - timedelta(days=FIRST_SYNC_DAYS)
     sub_accounts = dict(SubAccount.objects.exclude(uid=None).values_list("uid", "pk"))
+    client = broker_client()
     now, rows, count = timezone.now(), [], 0
-    for item in broker_client().broker.iter_deposits(start=since, end=now):
+    for item in client.broker.iter_deposits(start=since, end=now):
         rows.append(_deposit_row(item, sub_accounts, now))
         if len(rows) >= BATCH:
             _write_deposits(rows)
@@ -51,7 +83,10 @@ def deposits_sync(*, run: JobRun, since=None) -> int:
     if rows:
         _write_deposits(rows)
         count += len(rows)
-    run.succeed(f"Synced {count} deposits since {since:%Y-%m-%d %H:%M} UTC.", {"count": count})
+    older = _refresh_open_deposits(client, before=since, sub_accounts=sub_accounts, now=now)
+    message = f"Synced {count} deposits since {since:%Y-%m-%d %H:%M} UTC"
+    message += f", and read again {older} older ones still open." if older else "."
+    run.succeed(message, {"count": count, "older_open": older})
     return count
 
 

@@ -30,7 +30,9 @@ class TransferStillRunning(Exception):
 
 def _balance_problem(sub_account: SubAccount, account_type: str, currency: str, amount: Decimal) -> str | None:
     """What the sub-account's last read balance says, when it was read (KuCoin has the last word)."""
-    row = SubAccountBalance.objects.filter(sub_account=sub_account, account_type=account_type, currency=currency).first()
+    # KuCoin names the accounts in lower case ("main") in balances, in upper case ("MAIN") in transfers.
+    row = SubAccountBalance.objects.filter(sub_account=sub_account, account_type__iexact=account_type,
+                                           currency=currency).first()
     if row is None and sub_account.balances_refreshed_at is None:
         return None  # never read: the transfer finds out
     available = row.available if row else Decimal(0)

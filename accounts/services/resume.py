@@ -1,6 +1,7 @@
 """Resumes actions whose task was lost (a worker killed mid-task on a queue that cannot give the task back,
 a message dropped by a restart): rows still waiting long after their last change are queued again. The
-services check KuCoin before acting, and row leases keep two runs apart, so resuming is always safe."""
+services check KuCoin before acting, and row leases keep two runs apart, so resuming is always safe. Orders are
+the exception to "queued again": a stalled order is only looked up, never sent late (trading's `order_resolve`)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import KycSubmission, SubAccount, SubAccountApiKey, Transfer
 from brokeroffice.jobs import JobRun, job_start
+from brokeroffice.models import Job
 
 # Longer than a task's whole retry schedule, so that a row waiting for its own retry is left alone.
 STALLED_AFTER = timedelta(minutes=30)
@@ -53,12 +55,22 @@ def stalled_actions(now=None) -> list[tuple[str, object, tuple]]:
 
 
 def _stalled_orders(now) -> list[tuple[str, object, tuple]]:
-    """Orders still waiting to be sent, or whose answer was lost: the task looks each up by clientOid first."""
+    """Orders still waiting to be sent, or whose answer was lost: each is looked up by clientOid and recorded,
+    or marked not placed. Never sent again: by now staff see its job failed and may have placed another."""
     from trading.models import Order
-    from trading.tasks import order_place_task
+    from trading.tasks import order_resolve_task
 
     orders = _stalled(Order.objects.filter(state__in=Order.SENDING_STATES), now)
-    return [(f"Resume: {row}", order_place_task, (row.pk,)) for row in orders]
+    if _placing_under_way():
+        orders = orders.exclude(sent_at__isnull=True)  # a big batch's later chunks may still wait in the queue
+    return [(f"Resume: look up {row}", order_resolve_task, (row.pk,)) for row in orders]
+
+
+def _placing_under_way() -> bool:
+    """Whether some order job still waits or runs: until none does (or `jobs_mark_lost` ends it), an order never
+    sent may simply be waiting for its turn, and is not given up."""
+    return Job.objects.filter(kind__in=("order_place", "orders_place"),
+                              state__in=(Job.State.PENDING, Job.State.RUNNING)).exists()
 
 
 def resume_stalled(*, run: JobRun) -> int:

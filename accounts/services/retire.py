@@ -1,6 +1,12 @@
 """Retiring a sub-account. KuCoin cannot delete one, so: read its balances, move every MAIN and TRADE
 balance back to the broker account, delete all its API keys at KuCoin, and mark it retired.
 
+Money a broker transfer cannot move (held by open orders, in other account types, in the futures account)
+would be stranded in a keyless sub-account, so retiring is refused before anything is moved or deleted
+while any is there: the job lists it and the sub-account stays active, so staff can cancel the orders or
+have the funds moved to MAIN/TRADE and retire again. After the sweep the balances are read once more and
+the keys are only deleted when nothing at all is left.
+
 Each step can run again without doing anything twice: transfers carry their clientOid and are resolved
 before any new one is made, balances are read again after them, and deleting a key twice is harmless.
 """
@@ -10,20 +16,26 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.clients import broker_client
+from accounts.clients import broker_client, make_key_client
 from accounts.models import SubAccount, SubAccountApiKey, SubAccountBalance, Transfer
 from accounts.services.apikeys import delete_at_kucoin, generate_passphrase
-from accounts.services.balances import NoUsableKey, balances_refresh, usable_key
+from accounts.services.balances import balances_refresh
 from accounts.services.transfers import transfer_send
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.models import Job
 
 MOVABLE_ACCOUNT_TYPES = {"main": Transfer.AccountType.MAIN, "trade": Transfer.AccountType.TRADE}
-RETIRE_KEY_LABEL = "retire-readonly"
+RETIRE_KEY_LABEL = "retire-reader"
+# The futures account is read per settlement currency (KuCoin has no "all currencies" read for a key).
+FUTURES_CURRENCIES = ("USDT", "USDC", "XBT", "ETH")
 
 
 class RetireIncomplete(Exception):
     """A step of the retirement did not finish (the message says which); running it again continues."""
+
+
+class RetireRefused(Exception):
+    """Money that a broker transfer cannot move is still in the sub-account; nothing was moved or deleted by this run."""
 
 
 def subaccount_retire(*, sub_account: SubAccount, requested_by=None) -> Job:
@@ -39,18 +51,20 @@ def subaccount_retire(*, sub_account: SubAccount, requested_by=None) -> Job:
 
 
 def _reading_key(client, sub_account: SubAccount) -> SubAccountApiKey:
-    """A key to read the balances with: one already stored, or a read-only one made for the purpose."""
-    try:
-        return usable_key(sub_account)
-    except NoUsableKey:
-        created = client.broker.add_api_key(sub_account.uid, passphrase := generate_passphrase(), ["General"], RETIRE_KEY_LABEL)
-        key = SubAccountApiKey(
-            sub_account=sub_account, api_key=created.api_key, label=RETIRE_KEY_LABEL, permissions=list(created.permissions),
-            api_version=created.api_version, secret=created.secret_key, passphrase=passphrase,
-            state=SubAccountApiKey.State.ACTIVE, kucoin_created_at=created.created_at,
-        )
-        key.save()
-        return key
+    """A key that reads both the spot and the futures balances (KuCoin asks the Futures permission for the
+    latter): one already stored, or one made for the purpose (deleted with the others at the end)."""
+    for key in sub_account.api_keys.filter(state=SubAccountApiKey.State.ACTIVE).order_by("-pk"):
+        if key.has_secret and "Futures" in (key.permissions or []):
+            return key
+    passphrase = generate_passphrase()
+    created = client.broker.add_api_key(sub_account.uid, passphrase, ["General", "Futures"], RETIRE_KEY_LABEL)
+    key = SubAccountApiKey(
+        sub_account=sub_account, api_key=created.api_key, label=RETIRE_KEY_LABEL, permissions=list(created.permissions),
+        api_version=created.api_version, secret=created.secret_key, passphrase=passphrase,
+        state=SubAccountApiKey.State.ACTIVE, kucoin_created_at=created.created_at,
+    )
+    key.save()
+    return key
 
 
 def _finish_open_transfers(sub_account: SubAccount) -> None:
@@ -60,14 +74,62 @@ def _finish_open_transfers(sub_account: SubAccount) -> None:
             raise RetireIncomplete(f"The transfer of {transfer.amount} {transfer.currency} is still {transfer.get_state_display().lower()}.")
 
 
+def _futures_money(key: SubAccountApiKey) -> list[str]:
+    """The futures account, which /api/v1/accounts does not show and a broker transfer cannot empty."""
+    found = []
+    futures = make_key_client(key).futures
+    for currency in FUTURES_CURRENCIES:
+        account = futures.get_account_overview(currency)
+        if not account.is_empty:
+            found.append(
+                f"{account.account_equity} {currency} in the futures account (order margin {account.order_margin}, "
+                f"position margin {account.position_margin}, available {account.available_balance})"
+            )
+    return found
+
+
+def _unmovable_money(sub_account: SubAccount, key: SubAccountApiKey) -> list[str]:
+    """Money the sweep cannot move: held by open orders, in other account types, or in the futures account."""
+    found = []
+    for balance in SubAccountBalance.objects.filter(sub_account=sub_account).order_by("account_type", "currency"):
+        if balance.account_type.lower() not in MOVABLE_ACCOUNT_TYPES:
+            if balance.balance > 0:
+                found.append(f"{balance.balance} {balance.currency} in {balance.account_type}")
+        elif balance.holds > 0:
+            found.append(f"{balance.holds} {balance.currency} held by open orders in {balance.account_type}")
+    return found + _futures_money(key)
+
+
+def _money_left(sub_account: SubAccount, key: SubAccountApiKey) -> list[str]:
+    """Everything still there after the sweep, read again from KuCoin."""
+    balances_refresh(sub_account=sub_account)
+    left = [f"{b.balance} {b.currency} in {b.account_type}"
+            for b in SubAccountBalance.objects.filter(sub_account=sub_account, balance__gt=0).order_by("account_type", "currency")]
+    return left + _futures_money(key)
+
+
+def _refuse(client, sub_account: SubAccount, unmovable: list[str]) -> None:
+    """Back to active, as it was: the only key retiring made is deleted again, the customer's keys stay."""
+    made_by_retiring = sub_account.api_keys.filter(
+        label=RETIRE_KEY_LABEL, source=SubAccountApiKey.Source.CREATED, requested_by=None, state=SubAccountApiKey.State.ACTIVE
+    )
+    for key in made_by_retiring:
+        delete_at_kucoin(client, key)
+    SubAccount.objects.filter(pk=sub_account.pk, state=SubAccount.State.RETIRING).update(state=SubAccount.State.ACTIVE)
+    raise RetireRefused(
+        f"Not retired: {sub_account} still holds money that a transfer to the broker cannot move: {'; '.join(unmovable)}. "
+        "No money was moved by this run and no key was deleted; it is active again. Cancel its open orders and have its futures "
+        "(or other) funds moved to its Funding or Spot account, then retire it again."
+    )
+
+
 def _sweep_balances(sub_account: SubAccount, run: JobRun) -> list[str]:
-    """Moves every MAIN and TRADE balance back to the broker; returns what could not be moved."""
-    left_behind = []
+    """Moves every available MAIN and TRADE balance back to the broker; returns what was moved."""
+    moved = []
     for balance in SubAccountBalance.objects.filter(sub_account=sub_account, available__gt=0):
         account_type = MOVABLE_ACCOUNT_TYPES.get(balance.account_type.lower())
         if account_type is None:
-            left_behind.append(f"{balance.available} {balance.currency} in {balance.account_type}")
-            continue
+            continue  # checked before the sweep: there is none unless it arrived since, and the final read catches it
         run.progress(1, 4, f"Moving {balance.available} {balance.currency} from {balance.account_type} to the broker")
         transfer = Transfer.objects.create(
             sub_account=sub_account, direction=Transfer.Direction.IN, currency=balance.currency, amount=balance.available,
@@ -76,7 +138,8 @@ def _sweep_balances(sub_account: SubAccount, run: JobRun) -> list[str]:
         transfer = transfer_send(transfer_id=transfer.pk)
         if transfer.state != Transfer.State.SUCCEEDED:
             raise RetireIncomplete(f"Moving {transfer.amount} {transfer.currency} ended {transfer.get_state_display().lower()}: {transfer.failure_reason or transfer.error_in_words}")
-    return left_behind
+        moved.append(f"{transfer.amount} {transfer.currency} from {balance.account_type}")
+    return moved
 
 
 def subaccount_retire_execute(*, sub_account_id: int, run: JobRun) -> SubAccount:
@@ -88,10 +151,17 @@ def subaccount_retire_execute(*, sub_account_id: int, run: JobRun) -> SubAccount
 
     run.progress(0, 4, "Finishing earlier transfers")
     _finish_open_transfers(sub_account)
-    run.progress(1, 4, "Reading balances")
-    _reading_key(client, sub_account)
+    run.progress(1, 4, "Reading the spot and futures balances")
+    key = _reading_key(client, sub_account)
     balances_refresh(sub_account=sub_account)
-    left_behind = _sweep_balances(sub_account, run)
+    unmovable = _unmovable_money(sub_account, key)
+    if unmovable:
+        _refuse(client, sub_account, unmovable)
+    moved = _sweep_balances(sub_account, run)
+    left = _money_left(sub_account, key)
+    if left:
+        # e.g. a deposit or a fill since the first read: no key is deleted while money is there; run it again.
+        raise RetireIncomplete(f"{sub_account} still holds {'; '.join(left)}; no key was deleted. Retire it again to move it.")
 
     run.progress(2, 4, "Deleting API keys at KuCoin")
     known = {key.api_key: key for key in sub_account.api_keys.exclude(api_key=None)}
@@ -107,8 +177,7 @@ def subaccount_retire_execute(*, sub_account_id: int, run: JobRun) -> SubAccount
 
     run.progress(3, 4, "Marking retired")
     SubAccount.objects.filter(pk=sub_account_id).update(state=SubAccount.State.RETIRED, retired_at=timezone.now())
-    message = f"Retired {sub_account}: balances moved to the broker account and every API key deleted."
-    if left_behind:
-        message += f" Not movable by a broker transfer (move them to MAIN or TRADE first): {', '.join(left_behind)}."
-    run.succeed(message, {"left_behind": left_behind})
+    what = f"moved {', '.join(moved)} to the broker account" if moved else "it held no money"
+    message = f"Retired {sub_account}: {what}, nothing is left in it, and every API key was deleted."
+    run.succeed(message, {"moved": moved})
     return sub_account

@@ -1,19 +1,18 @@
 """Sub-accounts: create (idempotent by name), sync from KuCoin, retire."""
 from __future__ import annotations
 
-import contextvars
-import queue
-import threading
-from typing import Iterator
+from contextlib import closing
+from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.broker import sub_account_prefix
 from accounts.bulk import upsert_sub_accounts
 from accounts.clients import broker_client
 from accounts.models import SubAccount
+from accounts.services.paging import FETCHERS, pages_in_order
 from accounts.validation import validate_sub_account_name
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_code
@@ -111,46 +110,22 @@ def _upsert_page(items: list[KuCoinSubAccount], waiting: dict[str, int], synced_
     return len(items)
 
 
-def _pages_ahead(client: KuCoinClient, depth: int = 2) -> Iterator[Page]:
-    """KuCoin's pages, fetched one or two ahead in a thread while the previous one is written."""
-    pages: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-
-    def fetch() -> None:
-        try:
-            number = 1
-            while True:
-                page = client.broker.get_sub_accounts(page=number, page_size=SYNC_PAGE_SIZE)
-                pages.put(page)
-                if not page.items or number >= page.total_page:
-                    break
-                number += 1
-            pages.put(done)
-        except BaseException as exc:  # handed to the writing side, which raises it
-            pages.put(exc)
-        finally:
-            connections.close_all()  # the call log wrote through this thread's own connection
-
-    threading.Thread(target=contextvars.copy_context().run, args=(fetch,), daemon=True).start()
-    while True:
-        item = pages.get()
-        if item is done:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+def _sub_accounts_page(client: KuCoinClient, number: int) -> Page:
+    return client.broker.get_sub_accounts(page=number, page_size=SYNC_PAGE_SIZE)
 
 
 def subaccounts_sync(*, run: JobRun) -> int:
     """Reads every page of the broker's sub-accounts from KuCoin and upserts them in bulk."""
-    client = broker_client()
+    # One client per fetching thread: a client and its HTTP session are not shared between threads.
+    fetchers = [partial(_sub_accounts_page, broker_client()) for _ in range(FETCHERS)]
     synced_at = timezone.now()
     waiting = dict(SubAccount.objects.filter(uid__isnull=True).values_list("account_name", "pk"))
     done = 0
-    for page in _pages_ahead(client):
-        with transaction.atomic():
-            done += _upsert_page(page.items, waiting, synced_at)
-        run.progress(done, page.total_num, f"{done} of {page.total_num} sub-accounts")
+    with closing(pages_in_order(fetchers)) as pages:
+        for page in pages:
+            with transaction.atomic():
+                done += _upsert_page(page.items, waiting, synced_at)
+            run.progress(done, page.total_num, f"{done} of {page.total_num} sub-accounts")
     run.succeed(f"Synced {done} sub-accounts from KuCoin.", {"count": done})
     return done
 

@@ -8,18 +8,23 @@ explicitly when the address is not on the allow-list); only then a task sends it
 Sending once: KuCoin's V3 withdraw has no client id. The `remark` carries a token unique to the row,
 saved when it is requested; `sent_at` is written before the request goes out. A task that finds
 `sent_at` set without a KuCoin id looks the withdrawal up by that remark before anything else, and only
-an empty answer ("it was not executed") lets it send again. Row leases keep two executions apart.
+an empty answer ("it was not executed") lets it send again. Row leases keep two executions apart; the
+withdraw request only goes out inside a lease the sending execution has just renewed, checked in the same
+UPDATE, so that no other execution can take the row over, look the withdrawal up and send it meanwhile.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.clients import broker_client
@@ -27,10 +32,11 @@ from accounts.models import AllowedWithdrawalAddress, BrokerWithdrawal, Transfer
 from accounts.withdrawal_rules import address_problems, plain
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_code, error_in_words
-from brokeroffice.leases import LeaseHeld, leased
+from brokeroffice.leases import Lease, LeaseHeld, LeaseLost, leased
 from brokeroffice.models import Job
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, has_role
-from kucoin.errors import BadRequestError, OutcomeUnknownError, ServerError
+from kucoin.account import AccountAPI
+from kucoin.errors import BadRequestError, BudgetWaitExceeded, OutcomeUnknownError, RateLimitError, ServerError
 from kucoin.models import WithdrawalQuota, WithdrawalRecord
 
 # A quota older than this is fetched again before a request is accepted (KuCoin's figures move).
@@ -39,6 +45,17 @@ STATUS_TO_STATE = {"SUCCESS": BrokerWithdrawal.State.SUCCEEDED, "FAILURE": Broke
 # The sync leaves a row that was just queued to its own task.
 SYNC_GRACE = timedelta(seconds=30)
 WORKER = "worker"
+# The withdraw request is made one attempt at a time, each inside a lease renewed just before it, so that it
+# cannot outlive the lease: the longest wait for the rate limiter before an attempt, how many attempts
+# KuCoin's 429 (nothing done) gets, and the slack for the database writes around an attempt.
+SEND_WAIT_S = 20
+SEND_ATTEMPTS = 4
+SEND_LEASE_SLACK_S = 15
+
+
+def _changed(**changes) -> dict:
+    """QuerySet.update() leaves the auto_now `updated_at` alone, and the sync's grace reads it."""
+    return {**changes, "updated_at": timezone.now()}
 
 
 # -- the audit record ------------------------------------------------------------------------------
@@ -196,8 +213,8 @@ def withdrawal_approve(*, withdrawal: BrokerWithdrawal, approver, confirm_unlist
                                                    "tick the box to confirm that this address is intended."})
     with transaction.atomic():
         approved = BrokerWithdrawal.objects.filter(pk=withdrawal.pk, state=BrokerWithdrawal.State.REQUESTED).update(
-            state=BrokerWithdrawal.State.APPROVED, approved_by=approver, approved_at=timezone.now(),
-            unlisted_address_confirmed=not listed)
+            **_changed(state=BrokerWithdrawal.State.APPROVED, approved_by=approver, approved_at=timezone.now(),
+                       unlisted_address_confirmed=not listed))
         if not approved:
             raise ValidationError(f"It is {withdrawal.get_state_display().lower()}: only a withdrawal waiting for "
                                   "approval can be approved.")
@@ -216,7 +233,8 @@ def withdrawal_refuse(*, withdrawal: BrokerWithdrawal, by, reason: str) -> None:
         raise ValidationError({"reason": "Say why it is refused: the requester will read it."})
     with transaction.atomic():
         refused = BrokerWithdrawal.objects.filter(pk=withdrawal.pk, state=BrokerWithdrawal.State.REQUESTED).update(
-            state=BrokerWithdrawal.State.REFUSED, decided_by=by, decision_reason=reason, completed_at=timezone.now())
+            **_changed(state=BrokerWithdrawal.State.REFUSED, decided_by=by, decision_reason=reason,
+                       completed_at=timezone.now()))
         if not refused:
             raise ValidationError("Only a withdrawal waiting for approval can be refused.")
         audit(withdrawal, "refused", actor=by, detail=reason)
@@ -233,7 +251,7 @@ def withdrawal_cancel(*, withdrawal: BrokerWithdrawal, by) -> Job | None:
         not_sent = BrokerWithdrawal.objects.filter(
             pk=withdrawal.pk, state__in=[BrokerWithdrawal.State.REQUESTED, BrokerWithdrawal.State.APPROVED], sent_at=None,
         ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())).update(
-            state=BrokerWithdrawal.State.CANCELLED, decided_by=by, completed_at=timezone.now())
+            **_changed(state=BrokerWithdrawal.State.CANCELLED, decided_by=by, completed_at=timezone.now()))
         if not_sent:
             audit(withdrawal, "cancelled", actor=by, detail="Cancelled before it was sent.")
             return None
@@ -245,7 +263,7 @@ def withdrawal_cancel(*, withdrawal: BrokerWithdrawal, by) -> Job | None:
         if not cancellable:
             raise ValidationError(f"KuCoin no longer allows cancelling it (status {withdrawal.kucoin_status or withdrawal.state}): "
                                   "a withdrawal can be cancelled only while KuCoin reports it PROCESSING.")
-        BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(decided_by=by)
+        # Only asked: who cancelled it is recorded once KuCoin reports it cancelled (see _apply_record).
         audit(withdrawal, "cancel_requested", actor=by, detail="Asked KuCoin to cancel it.")
         job = job_create(kind="broker_withdrawal_cancel", label=f"Cancel: {withdrawal}", requested_by=by)
         job_enqueue(job=job, task=broker_withdrawal_cancel_task, args=(withdrawal.pk,))
@@ -253,24 +271,47 @@ def withdrawal_cancel(*, withdrawal: BrokerWithdrawal, by) -> Job | None:
 
 
 # -- in the worker ---------------------------------------------------------------------------------
-def _fail(withdrawal: BrokerWithdrawal, words: str, *, code: str = "", message: str = "") -> None:
-    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(
-        state=BrokerWithdrawal.State.FAILED, error_code=code, error_message=message or words, completed_at=timezone.now())
+def _fail(withdrawal: BrokerWithdrawal, words: str, *, code: str = "", message: str = "", lease: Lease | None = None) -> None:
+    """With `lease`: only while the row is still this execution's (LeaseLost otherwise, nothing written)."""
+    changes = _changed(state=BrokerWithdrawal.State.FAILED, error_code=code, error_message=message or words,
+                       completed_at=timezone.now())
+    if lease is None:
+        BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(**changes)
+    elif not lease.update(**changes):
+        raise LeaseLost(f"{withdrawal} was taken over by another execution: not marked failed by this one.")
     audit(withdrawal, "failed", detail=words, data={"code": code})
+
+
+def _cancelled_at_kucoin(withdrawal: BrokerWithdrawal, record: WithdrawalRecord) -> bool:
+    """A FAILURE is a cancel when KuCoin's reason says so; with no reason given, when KuCoin accepted our
+    request to cancel it. Any other reason is a failure, even while a cancel was asked."""
+    if record.failure_reason:
+        return "CANCEL" in record.failure_reason.upper()
+    return withdrawal.audit_records.filter(action="cancel_accepted").exists()
+
+
+def _cancel_asker(withdrawal: BrokerWithdrawal):
+    """Who last asked KuCoin to cancel it (None when it was cancelled elsewhere)."""
+    asked = withdrawal.audit_records.filter(action="cancel_requested").order_by("-at", "-id").first()
+    return asked.actor if asked else None
 
 
 def _apply_record(withdrawal: BrokerWithdrawal, record: WithdrawalRecord) -> BrokerWithdrawal:
     """KuCoin's view of the withdrawal onto the row; a status change is recorded."""
     state = STATUS_TO_STATE.get(record.status, BrokerWithdrawal.State.PROCESSING)
-    if state == BrokerWithdrawal.State.FAILED and (record.failure_reason == "CANCELLED" or withdrawal.decided_by_id):
-        state = BrokerWithdrawal.State.CANCELLED
-    changes = {"kucoin_status": record.status, "state": state, "cancel_type": record.cancel_type or "",
+    changes = {"kucoin_status": record.status, "cancel_type": record.cancel_type or "",
                "failure_reason": record.failure_reason or "", "wallet_tx_id": record.wallet_tx_id or ""}
+    if state == BrokerWithdrawal.State.FAILED and _cancelled_at_kucoin(withdrawal, record):
+        state = BrokerWithdrawal.State.CANCELLED
+        changes["decided_by"] = _cancel_asker(withdrawal)
+    elif state in BrokerWithdrawal.FINAL_STATES:
+        changes["decided_by"] = None  # ended otherwise: nobody cancelled it (a row from before may name who asked)
+    changes["state"] = state
     if record.fee is not None:
         changes["fee"] = record.fee
     if state in BrokerWithdrawal.FINAL_STATES:
         changes["completed_at"] = timezone.now()
-    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(**changes)
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(**_changed(**changes))
     if record.status != withdrawal.kucoin_status:
         audit(withdrawal, "status", detail=f"KuCoin: {record.status}" + (f" ({record.failure_reason})" if record.failure_reason else ""),
               data={"status": record.status, "failure_reason": record.failure_reason, "wallet_tx_id": record.wallet_tx_id})
@@ -279,8 +320,8 @@ def _apply_record(withdrawal: BrokerWithdrawal, record: WithdrawalRecord) -> Bro
 
 
 def _record_id(withdrawal: BrokerWithdrawal, withdrawal_id: str, how: str) -> None:
-    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(
-        kucoin_withdrawal_id=withdrawal_id, state=BrokerWithdrawal.State.PROCESSING, error_code="", error_message="")
+    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(**_changed(
+        kucoin_withdrawal_id=withdrawal_id, state=BrokerWithdrawal.State.PROCESSING, error_code="", error_message=""))
     audit(withdrawal, how, detail=f"KuCoin withdrawal id {withdrawal_id}", data={"withdrawal_id": withdrawal_id})
 
 
@@ -293,26 +334,84 @@ def _found_by_remark(client, withdrawal: BrokerWithdrawal) -> str | None:
     return found[0].id if found else None
 
 
-def _send(client, withdrawal: BrokerWithdrawal) -> str:
+class _ShortWait:
+    """The shared rate limiter, waiting at most `max_wait_s` for room (BudgetWaitExceeded past it)."""
+
+    def __init__(self, limiter, max_wait_s: float) -> None:
+        self._limiter, self._max_wait_s = limiter, max_wait_s
+
+    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None) -> int:
+        return self._limiter.acquire(account, pool, weight, max_wait_s=self._max_wait_s)
+
+    def __getattr__(self, name):
+        return getattr(self._limiter, name)
+
+
+def _one_attempt_account(client) -> AccountAPI:
+    """The account API on a copy of the client's transport that makes one attempt per call (a 429 comes back
+    to the caller) and waits at most SEND_WAIT_S for the rate limiter."""
+    transport = copy.copy(client.transport)
+    transport.max_get_retries = 0
+    transport.rate_limiter = _ShortWait(client.transport.rate_limiter, SEND_WAIT_S)
+    return AccountAPI(transport)
+
+
+def _attempt_lease_seconds(transport) -> int:
+    """Longer than one attempt can last: a clock sync and the request, and both again when KuCoin refuses the
+    timestamp, each after a wait for the limiter and within the connect and read timeouts."""
+    connect, read = transport.timeout
+    return math.ceil(4 * (SEND_WAIT_S + connect + read)) + SEND_LEASE_SLACK_S
+
+
+# Sent only while nothing else settled it: not cancelled, not found or made at KuCoin by another execution.
+_STILL_TO_SEND = Q(state__in=BrokerWithdrawal.SENDABLE_STATES, kucoin_withdrawal_id__isnull=True)
+
+
+def _renew_for_attempt(lease: Lease, withdrawal: BrokerWithdrawal, seconds: int, **changes) -> None:
+    if not lease.renew(seconds, only_if=_STILL_TO_SEND, **_changed(**changes)):
+        raise LeaseLost(f"{withdrawal}: this execution's lease ran out and the row was taken over; not sent by it.")
+
+
+def _withdraw(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
+    """The withdraw request, one attempt at a time, each inside the lease renewed just before it."""
+    account, seconds = _one_attempt_account(client), _attempt_lease_seconds(client.transport)
+    attempt = 1
+    while True:
+        try:
+            return account.withdraw(
+                withdrawal.currency, withdrawal.chain, withdrawal.address, withdrawal.amount,
+                memo=withdrawal.memo or None, remark=withdrawal.remark, fee_deduct_type=withdrawal.fee_deduct_type)
+        except BudgetWaitExceeded:
+            raise  # no room soon: the task tries again later, after a look-up
+        except RateLimitError:
+            if attempt == SEND_ATTEMPTS:
+                raise
+        attempt += 1
+        _renew_for_attempt(lease, withdrawal, seconds)
+
+
+def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
     """The one place a withdrawal request goes out. -> KuCoin's id."""
     if withdrawal.sent_at is None:
         # KuCoin's figures may have moved since the request: ask again right before the first send.
         quota = client.account.get_withdrawal_quotas(withdrawal.currency, withdrawal.chain)
         why = amount_problem(quota, withdrawal.amount, withdrawal.fee_deduct_type)
         if why:
-            _fail(withdrawal, f"Not sent: {why}")
+            _fail(withdrawal, f"Not sent: {why}", lease=lease)
             raise ValidationError(f"Not sent: {why}")
-    BrokerWithdrawal.objects.filter(pk=withdrawal.pk, sent_at=None).update(sent_at=timezone.now())
-    BrokerWithdrawal.objects.filter(pk=withdrawal.pk).update(state=BrokerWithdrawal.State.UNKNOWN)
+    if client.transport.clock.needs_sync():
+        client.sync_clock()  # now, rather than inside the attempt's lease
+    # In the UPDATE that checks the row is still this execution's, before anything can reach KuCoin; the
+    # first attempt's time is kept, as the look-up starts from it.
+    _renew_for_attempt(lease, withdrawal, _attempt_lease_seconds(client.transport),
+                       sent_at=Coalesce("sent_at", Value(timezone.now())), state=BrokerWithdrawal.State.UNKNOWN)
     withdrawal.refresh_from_db()
     audit(withdrawal, "sending", detail=f"Sending to KuCoin with remark {withdrawal.remark}")
     try:
-        return client.account.withdraw(
-            withdrawal.currency, withdrawal.chain, withdrawal.address, withdrawal.amount, memo=withdrawal.memo or None,
-            remark=withdrawal.remark, fee_deduct_type=withdrawal.fee_deduct_type)
+        return _withdraw(client, lease, withdrawal)
     except BadRequestError as exc:
         # Sent only after a look-up found nothing: KuCoin's refusal is final.
-        _fail(withdrawal, f"KuCoin refused it: {error_in_words(exc)}", code=error_code(exc), message=exc.msg)
+        _fail(withdrawal, f"KuCoin refused it: {error_in_words(exc)}", code=error_code(exc), message=exc.msg, lease=lease)
         raise
     except (OutcomeUnknownError, ServerError) as exc:
         # A lost answer or a 5xx: KuCoin may have made it. Retried by the task, after a look-up.
@@ -322,7 +421,7 @@ def _send(client, withdrawal: BrokerWithdrawal) -> str:
 
 def withdrawal_send(*, withdrawal_id: int, run: JobRun | None = None) -> BrokerWithdrawal:
     """Sends an approved withdrawal once, then reads its status."""
-    with leased(BrokerWithdrawal, withdrawal_id):
+    with leased(BrokerWithdrawal, withdrawal_id) as lease:
         withdrawal = BrokerWithdrawal.objects.select_related("payout__transfer").get(pk=withdrawal_id)
         if withdrawal.state in BrokerWithdrawal.SENDABLE_STATES and not ready_to_send(withdrawal):
             if run:
@@ -334,7 +433,7 @@ def withdrawal_send(*, withdrawal_id: int, run: JobRun | None = None) -> BrokerW
             if found:
                 _record_id(withdrawal, found, "found")
             else:
-                _record_id(withdrawal, _send(client, withdrawal), "sent")
+                _record_id(withdrawal, _send(client, lease, withdrawal), "sent")
             withdrawal.refresh_from_db()
         if withdrawal.kucoin_withdrawal_id and not withdrawal.is_final:
             _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
@@ -354,11 +453,11 @@ def withdrawal_cancel_send(*, withdrawal_id: int, run: JobRun | None = None) -> 
                 client.account.cancel_withdrawal(withdrawal.kucoin_withdrawal_id)
             except BadRequestError as exc:
                 # Too late (KuCoin moved it on): it carries on; the refusal is on the record.
-                BrokerWithdrawal.objects.filter(pk=withdrawal_id).update(decided_by=None)
                 audit(withdrawal, "cancel_refused", detail=f"KuCoin refused to cancel it: {error_in_words(exc)}")
-                withdrawal.refresh_from_db()
                 _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
                 raise
+            # What lets a FAILURE without a reason count as this cancel (see _cancelled_at_kucoin).
+            audit(withdrawal, "cancel_accepted", detail="KuCoin accepted the request to cancel it.")
             _apply_record(withdrawal, client.account.get_withdrawal(withdrawal.kucoin_withdrawal_id))
         if run:
             run.succeed(f"{withdrawal}: {withdrawal.get_state_display().lower()}.", {"state": withdrawal.state})

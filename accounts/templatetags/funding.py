@@ -35,7 +35,7 @@ AUDIT_ACTIONS = {
     "approved": "Approved", "refused": "Refused", "cancelled": "Cancelled", "sending": "Sending to KuCoin",
     "outcome_unknown": "No answer from KuCoin", "looked_up": "Looked up by remark", "found": "Found at KuCoin",
     "sent": "Accepted by KuCoin", "status": "KuCoin status", "cancel_requested": "Cancel asked",
-    "cancel_refused": "Cancel refused by KuCoin", "failed": "Failed",
+    "cancel_accepted": "Cancel accepted by KuCoin", "cancel_refused": "Cancel refused by KuCoin", "failed": "Failed",
 }
 
 

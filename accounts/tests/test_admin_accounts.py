@@ -1,8 +1,10 @@
 """The admin of the accounts app: every model listed, secrets never displayed, actions for operators only."""
+from decimal import Decimal
+
 import pytest
 from django.utils import timezone
 
-from accounts.models import BrokerProfile, KycSubmission, SubAccount, Transfer
+from accounts.models import BrokerProfile, KycSubmission, SubAccount, SubAccountBalance, Transfer
 from accounts.tests.test_pages_support import MADE_UP_PASSPHRASE, MADE_UP_SECRET, api_key, html, login, sub_account, transfer
 from brokeroffice.models import Job, KuCoinCall
 
@@ -93,3 +95,16 @@ def test_mirrored_rows_cannot_be_added_or_edited_in_the_admin(client, make_staff
     assert client.get("/admin/accounts/subaccount/add/").status_code == 403
     page = html(client.get(f"/admin/accounts/subaccount/{sub.pk}/change/"))
     assert 'name="account_name"' not in page
+
+
+def test_a_balance_refresh_over_too_many_sub_accounts_is_refused_not_cut_short(client, make_staff, monkeypatch):
+    monkeypatch.setattr("accounts.admin.MAX_JOBS_PER_ACTION", 2)
+    balances = [SubAccountBalance.objects.create(sub_account=sub_account(), account_type="main", currency="USDT",
+                                                 balance=Decimal("1"), available=Decimal("1"), holds=Decimal("0"),
+                                                 refreshed_at=timezone.now()) for _ in range(3)]
+    login(client, make_staff, "operator")
+    response = run_action(client, "subaccountbalance", "refresh_balances", [b.pk for b in balances])
+    assert "Select balances of at most 2 sub-accounts." in html(response)
+    assert not Job.objects.filter(kind="balances_refresh").exists()
+    run_action(client, "subaccountbalance", "refresh_balances", [b.pk for b in balances[:2]])
+    assert Job.objects.filter(kind="balances_refresh").count() == 2

@@ -4,6 +4,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from accounts.models import BrokerWithdrawal, Transfer
@@ -23,6 +24,29 @@ def customer(synced_sub_accounts, sandbox, finished):
     job = finished(withdrawal_quota_fetch_start(currency="USDT", chain="trx"))
     assert job.state == Job.State.SUCCEEDED, job.error
     return sub_account
+
+
+def test_the_balances_kucoin_reported_decide_whether_a_payout_fits(customer, sandbox, finished, make_staff):
+    """Balances are stored as KuCoin names their accounts ("main"); the payout form names them "MAIN"."""
+    from accounts.services.apikeys import apikey_create
+    from accounts.tasks import balances_refresh_task
+    from brokeroffice.jobs import job_start
+
+    finished(apikey_create(sub_account=customer, label="reader", permissions=["General"], ip_whitelist=[])[1])
+    job = finished(job_start(kind="balances_refresh", label="Balances", task=balances_refresh_task, args=(customer.pk,)))
+    assert job.state == Job.State.SUCCEEDED, job.error
+    customer.refresh_from_db()
+    held = balance(sandbox.dump(), customer.uid, "MAIN", "USDT")
+    assert held >= Decimal("100")
+    operator = make_staff("operator", "olga-operator")
+
+    with pytest.raises(ValidationError) as refused:
+        payout_request(sub_account=customer, currency="USDT", chain="trx", address=TRX_ADDRESS,
+                       amount=held + 1, requested_by=operator)
+    assert f"has only {held.normalize():f} USDT available in MAIN" in str(refused.value)
+    payout, _ = payout_request(sub_account=customer, currency="USDT", chain="trx", address=TRX_ADDRESS,
+                               amount=Decimal("40"), requested_by=operator)
+    assert payout.transfer.amount == Decimal("40")
 
 
 def test_a_payout_transfers_to_the_broker_then_withdraws_once_approved(customer, sandbox, finished, make_staff, client):

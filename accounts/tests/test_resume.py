@@ -67,20 +67,70 @@ def test_jobs_whose_worker_died_are_marked_failed(db):
     assert alive.state == Job.State.RUNNING
 
 
-def test_an_order_whose_task_was_lost_is_resumed_and_placed_once(kucoin_worker, sandbox, finished):
+def test_stalled_orders_are_looked_up_and_never_sent_late(kucoin_worker, sandbox, finished):
+    """An order whose job failed after its retries (5xx, no answer) or whose task was lost is only looked up by
+    clientOid: recorded when KuCoin has it, otherwise marked not placed. Staff, seeing its job failed, may have
+    placed another: a late send could trade twice at a stale price."""
+    from kucoin.errors import OutcomeUnknownError
     from trading.models import Order
+    from trading.services.batches import orders_send_chunk
+    from trading.services.orders import order_send
     from trading.tests.conftest import CUSTOMER_UID, import_key
     from trading.tests.sandbox_orders import orders_with
 
     key = import_key(sandbox.dump(), CUSTOMER_UID)
-    lost = Order.objects.create(api_key=key, sub_account=key.sub_account, market="spot", symbol="BTC-USDT",
-                                side="buy", type="limit", price=Decimal("1000"), size=Decimal("0.001"),
-                                post_only=True)
-    make_stalled(Order.objects.filter(pk=lost.pk))
+
+    def order(**extra):
+        return Order.objects.create(api_key=key, sub_account=key.sub_account, market="spot", symbol="BTC-USDT",
+                                    side="buy", type="market", funds=Decimal("10"), **extra)
+
+    never_reached = order()  # every attempt answered 502: KuCoin never had it
+    sandbox.set_fault("http_502", count=1, path="/api/v1/hf/orders", method="POST")
+    with pytest.raises(OutcomeUnknownError):  # a 5xx to a POST: whether it happened is unknown
+        order_send(order_id=never_reached.pk)
+    answer_lost = order()  # KuCoin placed it; the answer was lost
+    sandbox.set_fault("drop_after", count=1, path="/api/v1/hf/orders", method="POST")
+    with pytest.raises(OutcomeUnknownError):
+        order_send(order_id=answer_lost.pk)
+    task_lost = order()  # written, its task never ran
+    in_a_chunk = order()  # a batch's chunk whose retries ran out on 502s
+    sandbox.set_fault("http_502", count=1, path="/api/v1/hf/orders", method="POST")
+    with pytest.raises(OutcomeUnknownError):
+        orders_send_chunk(order_ids=[in_a_chunk.pk])
+    make_stalled(Order.objects.filter(pk__in=[never_reached.pk, answer_lost.pk, task_lost.pk, in_a_chunk.pk]))
 
     job = finished(job_start(kind="resume_stalled", label="Resume", task=resume_stalled_task))
-    assert job.result == {"resumed": 1}, job.message
-    assert finished(Job.objects.get(requested_by_label="resume")).state == Job.State.SUCCEEDED
-    lost.refresh_from_db()
-    assert lost.state == Order.State.OPEN
-    assert [o["id"] for o in orders_with(sandbox.dump(), lost.client_oid)] == [lost.kucoin_order_id]
+    assert job.result == {"resumed": 4}, job.message
+    for resumed in Job.objects.filter(requested_by_label="resume"):
+        assert finished(resumed).state == Job.State.SUCCEEDED, finished(resumed).error
+
+    dump = sandbox.dump()
+    for row in (never_reached, task_lost, in_a_chunk):
+        row.refresh_from_db()
+        assert row.state == Order.State.FAILED and orders_with(dump, row.client_oid) == []
+    for row in (never_reached, in_a_chunk):
+        assert row.error_message.startswith("Not placed: KuCoin has no order with this clientOid")
+    assert task_lost.error_message.startswith("Not sent: its sending was cut off before it reached KuCoin")
+    answer_lost.refresh_from_db()
+    [held] = orders_with(dump, answer_lost.client_oid)
+    assert answer_lost.kucoin_order_id == held["id"] and answer_lost.state == Order.State.FILLED
+    assert answer_lost.verification == Order.Verification.TAGGED
+
+
+def test_an_order_never_sent_is_not_given_up_while_order_jobs_are_under_way(db):
+    """A big batch's last chunks may wait in the queue longer than the stalled delay: its orders are not marked
+    "not sent" under it."""
+    from accounts.services.resume import stalled_actions
+    from accounts.tests.factories import ApiKeyFactory
+    from trading.models import Order
+
+    key = ApiKeyFactory()
+    waiting = Order.objects.create(api_key=key, sub_account=key.sub_account, market="spot", symbol="BTC-USDT",
+                                   side="buy", type="market", funds=Decimal("10"))
+    make_stalled(Order.objects.filter(pk=waiting.pk))
+    batch = Job.objects.create(kind="orders_place", label="Place 5000 orders", state=Job.State.RUNNING,
+                               started_at=timezone.now())
+
+    assert [args for _, _, args in stalled_actions()] == []
+    Job.objects.filter(pk=batch.pk).update(state=Job.State.SUCCEEDED)
+    assert [args for _, _, args in stalled_actions()] == [(waiting.pk,)]

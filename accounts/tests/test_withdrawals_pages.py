@@ -6,8 +6,21 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.models import AllowedWithdrawalAddress, BrokerWithdrawal, WithdrawalAuditRecord
-from accounts.services.withdrawals import withdrawal_request
-from accounts.tests.funding_support import EVM_ADDRESS, TON_ADDRESS, TRX_ADDRESS, XRP_ADDRESS, quota_snapshot
+from accounts.services.withdrawals import (
+    withdrawal_approve,
+    withdrawal_cancel,
+    withdrawal_cancel_send,
+    withdrawal_request,
+    withdrawal_send,
+)
+from accounts.tests.funding_support import (
+    EVM_ADDRESS,
+    TON_ADDRESS,
+    TRX_ADDRESS,
+    XRP_ADDRESS,
+    quota_snapshot,
+    wallet_withdrawals,
+)
 from accounts.tests.test_pages_support import html, login
 from brokeroffice.models import Job
 
@@ -239,3 +252,46 @@ def test_every_funding_admin_list_renders(client, requested, make_staff):
         assert client.get(f"/admin/accounts/{model}/").status_code == 200, model
     client.force_login(make_staff("viewer"))
     assert client.get("/admin/accounts/brokerwithdrawal/").status_code == 200
+
+
+@pytest.fixture
+def at_kucoin(sandbox_settings, sandbox, requested, make_staff):
+    """Approved and sent (in this process, against the sandbox): KuCoin is processing it."""
+    withdrawal_approve(withdrawal=requested, approver=make_staff("broker-admin", "bob-admin"), confirm_unlisted=True)
+    withdrawal = withdrawal_send(withdrawal_id=requested.pk)
+    assert withdrawal.state == BrokerWithdrawal.State.PROCESSING and withdrawal.kucoin_status == "PROCESSING"
+    return withdrawal
+
+
+def test_a_failure_at_kucoin_while_a_cancel_is_asked_shows_as_kucoins_failure_not_as_cancelled(
+        client, at_kucoin, sandbox):
+    canceller = at_kucoin.requested_by
+    withdrawal_cancel(withdrawal=at_kucoin, by=canceller)  # its task has not run yet
+    client.force_login(canceller)
+    page = html(client.get(f"/broker-withdrawals/{at_kucoin.pk}/"))
+    assert "Cancelled by" not in page and "Cancel asked" in page
+
+    # KuCoin rejects it for its own reason before it handles the cancel; then the cancel task runs.
+    sandbox.set_withdrawal_status(at_kucoin.kucoin_withdrawal_id, "FAILURE")
+    withdrawal_send(withdrawal_id=at_kucoin.pk)  # what the follow schedule does with it
+    withdrawal_cancel_send(withdrawal_id=at_kucoin.pk)
+
+    at_kucoin.refresh_from_db()
+    assert at_kucoin.state == BrokerWithdrawal.State.FAILED and at_kucoin.failure_reason == "WALLET_REJECTED"
+    page = html(client.get(f"/broker-withdrawals/{at_kucoin.pk}/"))
+    assert ">Failed<" in page and "FAILURE (WALLET_REJECTED)" in page and "Cancelled by" not in page
+
+
+def test_a_cancel_kucoin_accepted_shows_who_cancelled_it(client, at_kucoin, sandbox):
+    canceller = at_kucoin.requested_by
+    withdrawal_cancel(withdrawal=at_kucoin, by=canceller)
+    withdrawal_cancel_send(withdrawal_id=at_kucoin.pk)  # its task
+
+    at_kucoin.refresh_from_db()
+    assert at_kucoin.state == BrokerWithdrawal.State.CANCELLED and at_kucoin.decided_by == canceller
+    assert wallet_withdrawals(sandbox.dump(), at_kucoin.remark)[0]["status"] == "FAILURE"
+    client.force_login(canceller)
+    page = html(client.get(f"/broker-withdrawals/{at_kucoin.pk}/"))
+    assert ">Cancelled<" in page and f"Cancelled by</dt><dd>{canceller.get_username()}" in page
+    assert list(at_kucoin.audit_records.values_list("action", flat=True))[-3:] == [
+        "cancel_requested", "cancel_accepted", "status"]
