@@ -70,8 +70,9 @@ def rebate_summary(today=None) -> dict:
     currency, from the day totals the rebate ingest keeps."""
     from rebates.charts import stacked_bars
     from rebates.models import RebateDayTotal
+    from rebates.services import today_in_zone
 
-    today = today or timezone.localdate()
+    today = today or today_in_zone()  # KuCoin's rebate days, not the zone the page is read in
     first = today - timedelta(days=30)
     rows = list(RebateDayTotal.objects.filter(date__gte=first, date__lt=today).order_by()
                 .values_list("date", "trade_type", "rebate_currency", "amount"))

@@ -84,3 +84,27 @@ def test_pages_carry_a_strict_content_security_policy(client, make_staff):
     assert "default-src 'none'" in policy
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_only_who_may_edit_a_schedule_may_run_or_disable_it_from_the_admin(client, make_staff, role):
+    """django-celery-beat's own admin offers "Run selected tasks" and "Disable selected tasks" to anyone who may
+    look at the schedules."""
+    from django.utils.html import escape
+    from django_celery_beat.models import PeriodicTask
+
+    schedule = PeriodicTask.objects.get(name__icontains="rebate")
+    assert schedule.enabled
+    client.force_login(make_staff(role))
+    page = client.get("/admin/django_celery_beat/periodictask/").content.decode()
+    assert escape(schedule.name) in page and "run_tasks" not in page and "disable_tasks" not in page
+    client.post("/admin/django_celery_beat/periodictask/",
+                {"action": "disable_tasks", "_selected_action": [schedule.pk]})
+    schedule.refresh_from_db()
+    assert schedule.enabled
+
+    client.force_login(make_staff("broker-admin"))
+    assert "run_tasks" in client.get("/admin/django_celery_beat/periodictask/").content.decode()
+    client.post("/admin/django_celery_beat/periodictask/", {"action": "disable_tasks", "_selected_action": [schedule.pk]})
+    schedule.refresh_from_db()
+    assert not schedule.enabled

@@ -26,3 +26,31 @@ def test_the_dashboard_shows_counts_problems_and_the_connection(client, make_sta
     assert "1 failed job" in page and "Balance insufficient" in page
     assert "1 KuCoin error" in page and "/api/v1/broker/nd/transfer" in page
     assert "Problem" in page and "partner signature is wrong" in page
+
+
+def test_the_figures_follow_the_days_they_are_counted_in_not_the_readers_zone(client, make_staff):
+    """Rebate days are KuCoin's (UTC here) and tag shares the workers' (TIME_ZONE); a member of staff far east
+    (UTC+14) or far west (UTC-11) of it is on another calendar day for half of it: pick the one that is now."""
+    from decimal import Decimal
+
+    from brokeroffice.models import StaffPreference
+    from rebates.models import RebateDayTotal
+    from rebates.services import today_in_zone
+    from trading.models import TagShare
+    from trading.selectors import counting_day
+
+    yesterday = today_in_zone() - timedelta(days=1)
+    RebateDayTotal.objects.create(date=yesterday, trade_type="spot", rebate_currency="USDT", amount=Decimal("12.5"),
+                                  records=3)
+    sub_account = SubAccount.objects.create(account_name="made-up-share", uid="800200", state=SubAccount.State.ACTIVE)
+    TagShare.objects.create(day=counting_day(), sub_account=sub_account, tagged=3, untagged=1, unverified=0,
+                            computed_at=timezone.now())
+    zone = "Pacific/Kiritimati" if timezone.now().hour >= 10 else "Pacific/Pago_Pago"
+    with timezone.override(zone):
+        assert timezone.localdate() != counting_day()
+    user = make_staff("viewer")
+    StaffPreference.objects.create(user=user, time_zone=zone)
+    client.post("/login/", {"username": user.username, "password": "a-made-up-password-for-tests"})
+    page = client.get("/").content.decode()
+    assert 'title="12.5">12.5' in page  # yesterday's rebate
+    assert '<p class="figure-big">75.0%</p>' in page  # today's tagged share

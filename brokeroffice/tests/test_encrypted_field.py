@@ -1,7 +1,7 @@
 """Secrets are stored encrypted, decrypt with any configured key, rotate to the first, and never show."""
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import BrokerProfile
@@ -69,3 +69,12 @@ def test_the_admin_form_never_renders_a_stored_secret_and_blank_keeps_it(profile
     saved = BrokerProfile.objects.get(pk=profile.pk)
     assert saved.broker_name == "Renamed Broker"
     assert saved.api_secret == MADE_UP_SECRET
+
+
+def test_rotation_without_the_key_that_opens_a_secret_stops_in_words(profile, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key that encrypted it is gone
+    with pytest.raises(CommandError) as stopped:
+        call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))
+    message = str(stopped.value)
+    assert "accounts.BrokerProfile.api_secret" in message and "run the command again" in message
+    assert MADE_UP_SECRET not in message

@@ -21,14 +21,22 @@ class Command(BaseCommand):
             rows = 0
             pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
             for start in range(0, len(pks), BATCH_SIZE):
-                with transaction.atomic():
-                    batch = list(model._default_manager.filter(pk__in=pks[start : start + BATCH_SIZE]).select_for_update().only("pk", *names))
-                    try:
-                        # Loading decrypted them with whichever key opens them; saving encrypts with the first.
-                        model._default_manager.bulk_update(batch, names)
-                    except DecryptionError as exc:
-                        raise CommandError(str(exc)) from exc
+                try:
+                    batch = self._rotate(model, names, pks[start : start + BATCH_SIZE])
+                except DecryptionError as exc:
+                    raise CommandError(
+                        f"{exc} Nothing of this batch changed; the {total + rows} row(s) before it are re-encrypted "
+                        "already. Put the key that opens it in FIELD_ENCRYPTION_KEYS and run the command again."
+                    ) from exc
                 rows += len(batch)
             self.stdout.write(f"{model._meta.label}: {rows} row(s), fields {', '.join(names)}")
             total += rows
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted the secrets of {total} row(s) with the first key."))
+
+    @staticmethod
+    def _rotate(model, names: list[str], pks: list) -> list:
+        with transaction.atomic():
+            # Loading decrypts with whichever key opens a value; saving encrypts with the first.
+            batch = list(model._default_manager.filter(pk__in=pks).select_for_update().only("pk", *names))
+            model._default_manager.bulk_update(batch, names)
+        return batch
