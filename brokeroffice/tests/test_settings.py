@@ -10,7 +10,9 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
+    "from brokeroffice.celery import app; "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
+    "'broker_class': type(app.connection_for_write().transport).__module__, "
     "'cache': s.CACHES['default']['BACKEND'], 'debug': s.DEBUG, 'spot': s.KUCOIN_SPOT_URL, "
     "'keys': len(s.FIELD_ENCRYPTION_KEYS), 'db_name': str(s.DATABASES['default']['NAME']), "
     "'transport': s.CELERY_BROKER_TRANSPORT_OPTIONS}))"
@@ -36,6 +38,7 @@ def test_no_configuration_runs_on_sqlite_and_the_embedded_queue_with_generated_s
     loaded = json.loads(result.stdout)
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["broker"] == "filesystem://"
+    assert loaded["broker_class"] == "brokeroffice.queue_transport"  # messages written whole
     assert loaded["debug"] is True
     assert loaded["spot"] == "https://api.kucoin.com"
     generated = env_file.read_text()
