@@ -68,10 +68,10 @@ WHY_MISSED = {
         "observation, connections kept between tasks and one claim UPDATE per chunk). Most of the pipeline's "
         "remaining cost per order is the worker's Python (~1.4 ms) and rewriting the order row with its indexes."),
     "sub-account sync": (
-        "1.13-1.23 here in November 2026 on a quiet machine, as the previous session's code (1.13-1.17 on the same "
-        "machine, in 0.45-0.50 s against 0.34-0.36 s now); 1.03 and 1.09 in earlier runs. The pages are fetched "
-        "ahead in a thread while the previous one is written; what is left is the last page's write and the GIL "
-        "shared by the two sides. Throttling the job's progress writes gained 0.01 s; not pursued further."),
+        "two pages are fetched at once, each by its own thread and client, up to four ahead of the page being "
+        "written (accounts/services/paging.py); 0.99-1.00 on this machine in November 2026, against 1.02-1.12 with "
+        "one page fetched ahead. The sandbox, PostgreSQL and both sides share 2 cores, so a loaded machine shows "
+        "as a ratio over 1."),
     "page: rebate report": (
         "185-212 ms for a whole year per sub-account: the page groups the year and month totals of 20,000 uids "
         "and the records of the partial months in one CTE; at the bound on this machine (see issue 7's note)."),
