@@ -316,7 +316,8 @@ def _mark(file_id: int, **changes) -> None:
 
 
 def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
-    """Downloads the file (unless its bytes are already stored), then ingests it."""
+    """Downloads the file (unless its bytes are already stored), then ingests it, unless a newer file of the
+    same trade type already replaced some of its days: then it fails, naming them, and changes no record."""
     with leased(RebateFile, file_id, seconds=FILE_LEASE_SECONDS), _never_left_under_way(file_id, final_attempt):
         rebate_file = RebateFile.objects.get(pk=file_id)
         attempt = rebate_file.attempts + 1
@@ -337,7 +338,11 @@ def rebate_file_pull(*, file_id: int, final_attempt: bool = True) -> RebateFile:
                 _mark(file_id, state=RebateFile.State.FAILED, error=reason)
                 raise RebateFileRejected(reason) from exc
         try:
-            return rebate_file_ingest(rebate_file=rebate_file)
+            # Newest only: another pull of the same days may have finished while this one waited or was retried.
+            return rebate_file_ingest(rebate_file=rebate_file, newest_only=True)
+        except NewerFileCovers as exc:
+            _mark(file_id, state=RebateFile.State.FAILED, error=str(exc))
+            raise
         except RebateFileRejected as exc:
             if not downloaded_now or final_attempt:
                 raise
@@ -466,10 +471,14 @@ class NewerFileCovers(RebateFileRejected):
 
 
 def newer_files_covering(rebate_file: RebateFile) -> list[RebateFile]:
-    """Done files of the same trade type, requested after this one, that cover some of its days."""
-    return list(RebateFile.objects.filter(trade_type=rebate_file.trade_type, state=RebateFile.State.DONE,
-                                          pk__gt=rebate_file.pk, begin__lte=rebate_file.end, end__gte=rebate_file.begin)
-                .order_by("pk").only("pk", "trade_type", "begin", "end"))
+    """Done files of the same trade type that cover some of this one's days with fresher figures: downloaded
+    after this file's bytes were (a file without a download time counts as downloaded when it was requested)."""
+    requested_after = Q(pk__gt=rebate_file.pk)
+    newer = requested_after if rebate_file.fetched_at is None else (
+        Q(fetched_at__gt=rebate_file.fetched_at) | Q(fetched_at__isnull=True) & requested_after)
+    return list(RebateFile.objects.filter(newer, trade_type=rebate_file.trade_type, state=RebateFile.State.DONE,
+                                          begin__lte=rebate_file.end, end__gte=rebate_file.begin)
+                .exclude(pk=rebate_file.pk).order_by("pk").only("pk", "trade_type", "begin", "end"))
 
 
 def _newer_in_words(rebate_file: RebateFile, newer: list[RebateFile]) -> str:

@@ -1,7 +1,8 @@
 """What a sync leaves behind when things go wrong: a day missed while KuCoin was down is caught up by the next
 daily pull; a file never stays downloading or parsing after its work stopped; a re-parse never brings back
-figures a newer file replaced."""
+figures a newer file replaced, nor does a pull retried after a newer pull of its days."""
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
@@ -237,3 +238,48 @@ def test_an_older_file_is_not_parsed_again_over_days_a_newer_file_replaced(clien
     # the newer file itself may be parsed again
     assert rebate_file_reparse(file_id=newer.pk).state == RebateFile.State.DONE
     assert records() == before
+
+
+def interrupted_pull(data: bytes, monkeypatch, **fields) -> RebateFile:
+    """A pull that downloaded its file, then lost the database before its records were stored."""
+    rebate_file = stored_file(data, **fields)
+    real_replace = services._replace_records
+    monkeypatch.setattr(services, "_replace_records", failing_ingest(OperationalError("server closed the connection")))
+    with pytest.raises(OperationalError):
+        rebate_file_pull(file_id=rebate_file.pk, final_attempt=False)
+    monkeypatch.setattr(services, "_replace_records", real_replace)
+    return rebate_file
+
+
+@pytest.mark.django_db
+def test_a_pull_retried_after_a_newer_pull_of_its_day_finished_does_not_bring_back_older_figures(monkeypatch):
+    downloaded = timezone.now() - timedelta(minutes=10)
+    daily = interrupted_pull(csv_of("2024-06-10,100000001,SPOT,USDT,100,1,USDT,0.5"), monkeypatch, fetched_at=downloaded)
+    # Before its retry, a member of staff pulled the day again, and that file was stored.
+    repull = stored_file(csv_of("2024-06-10,100000001,SPOT,USDT,100,1,USDT,0.9"),
+                         fetched_at=downloaded + timedelta(minutes=5))
+    rebate_file_pull(file_id=repull.pk)
+    before = records()
+
+    with pytest.raises(services.NewerFileCovers):
+        rebate_file_pull(file_id=daily.pk, final_attempt=False)
+    daily.refresh_from_db()
+    assert daily.state == RebateFile.State.FAILED
+    assert f"2024-06-10 by file {repull.pk}" in daily.error
+    assert records() == before == [(DAY, "100000001", Decimal("0.9"), repull.pk)]
+
+
+@pytest.mark.django_db
+def test_a_file_requested_first_but_downloaded_last_has_the_freshest_figures_and_is_stored():
+    now = timezone.now()
+    backfill = stored_file(csv_of("2024-06-10,100000001,SPOT,USDT,100,1,USDT,0.7",
+                                  "2024-06-11,100000001,SPOT,USDT,100,1,USDT,0.7"), end=DAY + timedelta(days=1),
+                           fetched_at=now)
+    repull = stored_file(csv_of("2024-06-10,100000001,SPOT,USDT,100,1,USDT,0.9"), fetched_at=now - timedelta(minutes=5))
+    rebate_file_pull(file_id=repull.pk)
+
+    assert rebate_file_pull(file_id=backfill.pk).state == RebateFile.State.DONE
+    assert [r[2] for r in records()] == [Decimal("0.7"), Decimal("0.7")]
+    # and the re-pull's older figures cannot come back
+    with pytest.raises(services.NewerFileCovers, match=f"by file {backfill.pk}"):
+        rebate_file_reparse(file_id=repull.pk)
