@@ -170,6 +170,12 @@ def orders_of_sub_account(sub_account_id: int, *, limit: int = 10) -> list[Order
     return list(Order.objects.filter(sub_account_id=sub_account_id).only(*LIST_FIELDS).order_by("-id")[:limit])
 
 
+def live_order_count_of_key(api_key_id: int) -> int:
+    """Orders signed with one sub-account key that are open at KuCoin, or may be (being placed, outcome unknown):
+    what deleting the key would leave without anyone to follow or cancel them."""
+    return Order.objects.filter(api_key_id=api_key_id, state__in=Order.LIVE_STATES).count()
+
+
 def orders_of_connection(connection_id: int, *, limit: int = 10) -> list[Order]:
     """The newest orders signed with one connected account's key, for its page."""
     return list(Order.objects.filter(fast_api_connection_id=connection_id).only(*LIST_FIELDS)

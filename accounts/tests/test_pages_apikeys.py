@@ -127,6 +127,25 @@ def test_delete_needs_the_label_typed(client, make_staff):
     assert response["Location"] == f"/keys/{key.pk}/?job={Job.objects.get(kind='apikey_delete').pk}"
 
 
+def test_the_delete_page_warns_of_orders_the_key_leaves_open_at_kucoin(client, make_staff):
+    from trading.models import Order
+
+    key = api_key(sub_account(), label="trading-bot")
+    login(client, make_staff, "operator")
+    assert "open at KuCoin" not in html(client.get(f"/keys/{key.pk}/delete/"))
+
+    for state in (Order.State.OPEN, Order.State.UNKNOWN, Order.State.FILLED, Order.State.CANCELLED):
+        Order.objects.create(sub_account=key.sub_account, api_key=key, market="spot", symbol="BTC-USDT", side="buy",
+                             type="limit", price="20000", size="0.001", state=state)
+    page = html(client.get(f"/keys/{key.pk}/delete/"))
+    assert "2 orders signed with this key are open at KuCoin, or being placed" in page
+    assert f"/orders/?sub_account={key.sub_account.uid}&amp;state=open" in page
+    # a warning, not a refusal: a leaked key must be deletable at once
+    client.post(f"/keys/{key.pk}/delete/", {"confirm": "trading-bot"})
+    key.refresh_from_db()
+    assert key.state == SubAccountApiKey.State.DELETING
+
+
 def test_import_stores_the_key_encrypted_and_never_renders_the_secret_back(client, make_staff):
     sub = sub_account()
     login(client, make_staff, "operator")

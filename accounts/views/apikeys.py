@@ -14,6 +14,7 @@ from accounts.tasks import apikeys_sync_task
 from accounts.views.common import add_service_error, job_in_request, redirect_to_job
 from brokeroffice.jobs import job_start
 from brokeroffice.roles import OPERATOR, VIEWER, role_required
+from trading.selectors import live_order_count_of_key
 
 
 def _key(pk: int) -> SubAccountApiKey:
@@ -77,8 +78,9 @@ def apikey_delete_view(request, pk: int):
         else:
             job = apikey_delete(key=key, requested_by=request.user)
             return redirect_to_job("accounts:apikey-detail", job, pk=key.pk)
-    return render(request, "accounts/apikey_delete.html", {"key": key, "sub_account": key.sub_account, "form": form},
-                  status=400 if form.errors else 200)
+    context = {"key": key, "sub_account": key.sub_account, "form": form,
+               "live_orders": live_order_count_of_key(key.pk)}
+    return render(request, "accounts/apikey_delete.html", context, status=400 if form.errors else 200)
 
 
 @role_required(OPERATOR)
