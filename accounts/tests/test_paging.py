@@ -15,13 +15,13 @@ class FakeList:
     def __init__(self, total: int, fail_at: int | None = None, total_after: dict | None = None):
         self.total, self.fail_at, self.total_after = total, fail_at, total_after or {}
         self.asked: list[int] = []
-        self.threads: set[int] = set()
+        self.threads: set[threading.Thread] = set()
         self.lock = threading.Lock()
 
     def fetch(self, number: int) -> Page:
         with self.lock:
             self.asked.append(number)
-            self.threads.add(threading.get_ident())
+            self.threads.add(threading.current_thread())
         time.sleep(0.002)  # a round trip, so that both threads take part
         if number == self.fail_at:
             raise RuntimeError(f"KuCoin refused page {number}")
@@ -32,12 +32,11 @@ class FakeList:
 
 def test_every_page_comes_once_and_in_order_from_two_threads():
     kucoin = FakeList(total=40)
-    threads_before = threading.active_count()
     pages = list(pages_in_order([kucoin.fetch, kucoin.fetch]))
     assert [page.items[0] for page in pages] == [f"item {n}" for n in range(1, 41)]
     assert sorted(kucoin.asked) == list(range(1, 41))
     assert len(kucoin.threads) == 2
-    assert threading.active_count() == threads_before  # the fetching threads have ended
+    assert not any(thread.is_alive() for thread in kucoin.threads)  # the fetching threads have ended
 
 
 def test_pages_are_fetched_at_most_a_few_ahead_of_the_reader():
