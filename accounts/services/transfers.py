@@ -1,9 +1,13 @@
 """Transfers between the broker account and a sub-account.
 
-The clientOid is chosen and saved before anything is sent. KuCoin has no look-up by clientOid, only by the
-orderId it answers with; it does treat the clientOid as the transfer's identity, so when an answer was
-lost the same request with the same clientOid is what finds out (it cannot move money a second time),
-and the orderId it returns is then checked with the transfer detail.
+The clientOid is chosen and saved before anything is sent. The request goes out one attempt at a time, each
+inside the row's lease renewed just before it (`single_attempts`), so that a second execution (a task
+delivered again, the resume schedule, a payout's own task) never sends while the first still waits.
+
+KuCoin has no look-up by clientOid, only by the orderId it answers with. When an answer was lost, the same
+request with the same clientOid is sent again and the orderId it returns is checked with the transfer
+detail: this assumes KuCoin answers a repeated clientOid with the transfer it already made, which it does not
+document (README, "Each action happens once"; the sandbox does so).
 """
 from __future__ import annotations
 
@@ -12,15 +16,18 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.clients import broker_client
+from accounts.services.single_attempts import attempt_lease_seconds, in_attempts, one_attempt_transport
 from accounts.models import SubAccount, Transfer
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
 from brokeroffice.kucoin_errors import error_code
-from brokeroffice.leases import leased
+from brokeroffice.leases import Lease, LeaseLost, leased
 from brokeroffice.models import Job
-from kucoin.errors import BadRequestError
+from kucoin.broker import BrokerAPI
+from kucoin.errors import BadRequestError, InvalidTimestampError, RateLimitError, ServiceUnavailableError
 from kucoin.models import TransferDetail
 
 CURRENCY = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -29,6 +36,10 @@ KUCOIN_STATUS_TO_STATE = {
     "FAILURE": Transfer.State.FAILED,
     "PROCESSING": Transfer.State.PROCESSING,
 }
+
+
+class TransferFailed(Exception):
+    """KuCoin failed the transfer: its job ends failed, with KuCoin's reason."""
 
 
 def transfer_request(
@@ -60,43 +71,82 @@ def transfer_request(
 
 def _apply_detail(transfer_id: int, detail: TransferDetail) -> Transfer.State:
     state = KUCOIN_STATUS_TO_STATE.get(detail.status, Transfer.State.PROCESSING)
-    changes = {"kucoin_status": detail.status, "state": state, "failure_reason": detail.reason or ""}
+    changes = {"kucoin_status": detail.status, "state": state, "failure_reason": detail.reason or "",
+               "updated_at": timezone.now()}
     if state in Transfer.FINAL_STATES:
         changes["completed_at"] = timezone.now()
     Transfer.objects.filter(pk=transfer_id).update(**changes)
     return state
 
 
+# Answers that prove the request was not executed: refused at KuCoin's gateway (429, the timestamp), no room
+# at our rate limiter, or never sent (a connection refused).
+NOTHING_EXECUTED = (RateLimitError, InvalidTimestampError, ServiceUnavailableError)
+
+# Sent only while nothing settled it: not ended, and no orderId recorded by another execution.
+_STILL_TO_SEND = Q(kucoin_order_id__isnull=True) & ~Q(state__in=Transfer.FINAL_STATES)
+
+
+def _renew_for_attempt(lease: Lease, transfer: Transfer, seconds: int, **changes) -> None:
+    if not lease.renew(seconds, only_if=_STILL_TO_SEND, updated_at=timezone.now(), **changes):
+        raise LeaseLost(f"{transfer}: this execution's lease ran out and the row was taken over; not sent by it.")
+
+
+def _send(client, lease: Lease, transfer: Transfer) -> str:
+    """The one place a transfer request goes out, one attempt at a time, each inside the lease renewed just
+    before it. -> KuCoin's orderId."""
+    if client.transport.clock.needs_sync():
+        client.sync_clock()  # now, rather than inside the attempt's lease
+    broker, seconds = BrokerAPI(one_attempt_transport(client.transport)), attempt_lease_seconds(client.transport)
+    _renew_for_attempt(lease, transfer, seconds, sent_at=timezone.now(), state=Transfer.State.UNKNOWN)
+    return in_attempts(
+        lambda: broker.transfer(
+            currency=transfer.currency, amount=transfer.amount, direction=transfer.direction,
+            account_type=transfer.broker_account_type, special_uid=transfer.sub_account.uid,
+            special_account_type=transfer.sub_account_type, client_oid=transfer.client_oid),
+        before_next=lambda: _renew_for_attempt(lease, transfer, seconds))
+
+
 def transfer_send(*, transfer_id: int, run: JobRun | None = None) -> Transfer:
-    with leased(Transfer, transfer_id):
+    with leased(Transfer, transfer_id) as lease:
         transfer = Transfer.objects.select_related("sub_account").get(pk=transfer_id)
-        if transfer.state in Transfer.FINAL_STATES:
-            return transfer
         client = broker_client()
         order_id = transfer.kucoin_order_id
-        if not order_id:
+        if not order_id and transfer.state not in Transfer.FINAL_STATES:
             resending = transfer.sent_at is not None
-            Transfer.objects.filter(pk=transfer_id).update(sent_at=timezone.now(), state=Transfer.State.UNKNOWN)
             try:
-                order_id = client.broker.transfer(
-                    currency=transfer.currency, amount=transfer.amount, direction=transfer.direction,
-                    account_type=transfer.broker_account_type, special_uid=transfer.sub_account.uid,
-                    special_account_type=transfer.sub_account_type, client_oid=transfer.client_oid,
-                )
+                order_id = _send(client, lease, transfer)
+            except NOTHING_EXECUTED:
+                if not resending:  # the first send did not reach KuCoin: the transfer is as if never sent
+                    Transfer.objects.filter(pk=transfer_id).filter(_STILL_TO_SEND).update(
+                        sent_at=None, state=Transfer.State.PENDING, updated_at=timezone.now())
+                raise
             except BadRequestError as exc:
                 # A refusal of the first send is final. A refusal of a re-send cannot prove that the first
                 # one did not go through, so the transfer stays "outcome unknown" for a person to check.
                 state = Transfer.State.UNKNOWN if resending else Transfer.State.FAILED
-                Transfer.objects.filter(pk=transfer_id).update(state=state, error_code=error_code(exc), error_message=exc.msg)
+                Transfer.objects.filter(pk=transfer_id).filter(_STILL_TO_SEND).update(
+                    state=state, error_code=error_code(exc), error_message=exc.msg, updated_at=timezone.now())
                 raise
+            # KuCoin's answer is the transfer's, whichever execution asked: recorded even if the lease was lost.
             Transfer.objects.filter(pk=transfer_id).update(kucoin_order_id=order_id, state=Transfer.State.PROCESSING,
-                                                           error_code="", error_message="")
-        state = _apply_detail(transfer_id, client.broker.get_transfer(order_id))
+                                                           error_code="", error_message="", updated_at=timezone.now())
+        if order_id and transfer.state not in Transfer.FINAL_STATES:
+            _apply_detail(transfer_id, client.broker.get_transfer(order_id))
         transfer.refresh_from_db()
         if run:
-            run.succeed(f"{transfer}: {transfer.get_state_display().lower()} (KuCoin order {order_id}).",
-                        {"transfer_id": transfer.pk, "state": state})
+            _report(run, transfer)
         return transfer
+
+
+def _report(run: JobRun, transfer: Transfer) -> None:
+    """The job ends as the transfer stands: failed when KuCoin failed or refused it."""
+    said = f"{transfer}: {transfer.get_state_display().lower()}" + (
+        f" (KuCoin order {transfer.kucoin_order_id})." if transfer.kucoin_order_id else ".")
+    if transfer.state == Transfer.State.FAILED:
+        reason = transfer.failure_reason or transfer.error_message
+        raise TransferFailed(said + (f" {reason}" if reason else ""))
+    run.succeed(said, {"transfer_id": transfer.pk, "state": transfer.state})
 
 
 def transfer_retry(*, transfer: Transfer, requested_by=None) -> Job:

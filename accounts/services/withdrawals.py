@@ -14,9 +14,7 @@ UPDATE, so that no other execution can take the row over, look the withdrawal up
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
-import math
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -28,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.clients import broker_client
+from accounts.services.single_attempts import attempt_lease_seconds, in_attempts, one_attempt_transport
 from accounts.models import AllowedWithdrawalAddress, BrokerWithdrawal, Transfer, WithdrawalAuditRecord, WithdrawalQuotaSnapshot
 from accounts.withdrawal_rules import address_problems, plain
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
@@ -36,7 +35,7 @@ from brokeroffice.leases import Lease, LeaseHeld, LeaseLost, leased
 from brokeroffice.models import Job
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, has_role
 from kucoin.account import AccountAPI
-from kucoin.errors import BadRequestError, BudgetWaitExceeded, OutcomeUnknownError, RateLimitError, ServerError
+from kucoin.errors import BadRequestError, OutcomeUnknownError, ServerError
 from kucoin.models import WithdrawalQuota, WithdrawalRecord
 
 # A quota older than this is fetched again before a request is accepted (KuCoin's figures move).
@@ -45,12 +44,6 @@ STATUS_TO_STATE = {"SUCCESS": BrokerWithdrawal.State.SUCCEEDED, "FAILURE": Broke
 # The sync leaves a row that was just queued to its own task.
 SYNC_GRACE = timedelta(seconds=30)
 WORKER = "worker"
-# The withdraw request is made one attempt at a time, each inside a lease renewed just before it, so that it
-# cannot outlive the lease: the longest wait for the rate limiter before an attempt, how many attempts
-# KuCoin's 429 (nothing done) gets, and the slack for the database writes around an attempt.
-SEND_WAIT_S = 20
-SEND_ATTEMPTS = 4
-SEND_LEASE_SLACK_S = 15
 
 
 def _changed(**changes) -> dict:
@@ -334,35 +327,6 @@ def _found_by_remark(client, withdrawal: BrokerWithdrawal) -> str | None:
     return found[0].id if found else None
 
 
-class _ShortWait:
-    """The shared rate limiter, waiting at most `max_wait_s` for room (BudgetWaitExceeded past it)."""
-
-    def __init__(self, limiter, max_wait_s: float) -> None:
-        self._limiter, self._max_wait_s = limiter, max_wait_s
-
-    def acquire(self, account: str, pool: str, weight: int, max_wait_s: float | None = None) -> int:
-        return self._limiter.acquire(account, pool, weight, max_wait_s=self._max_wait_s)
-
-    def __getattr__(self, name):
-        return getattr(self._limiter, name)
-
-
-def _one_attempt_account(client) -> AccountAPI:
-    """The account API on a copy of the client's transport that makes one attempt per call (a 429 comes back
-    to the caller) and waits at most SEND_WAIT_S for the rate limiter."""
-    transport = copy.copy(client.transport)
-    transport.max_get_retries = 0
-    transport.rate_limiter = _ShortWait(client.transport.rate_limiter, SEND_WAIT_S)
-    return AccountAPI(transport)
-
-
-def _attempt_lease_seconds(transport) -> int:
-    """Longer than one attempt can last: a clock sync and the request, and both again when KuCoin refuses the
-    timestamp, each after a wait for the limiter and within the connect and read timeouts."""
-    connect, read = transport.timeout
-    return math.ceil(4 * (SEND_WAIT_S + connect + read)) + SEND_LEASE_SLACK_S
-
-
 # Sent only while nothing else settled it: not cancelled, not found or made at KuCoin by another execution.
 _STILL_TO_SEND = Q(state__in=BrokerWithdrawal.SENDABLE_STATES, kucoin_withdrawal_id__isnull=True)
 
@@ -373,21 +337,14 @@ def _renew_for_attempt(lease: Lease, withdrawal: BrokerWithdrawal, seconds: int,
 
 
 def _withdraw(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
-    """The withdraw request, one attempt at a time, each inside the lease renewed just before it."""
-    account, seconds = _one_attempt_account(client), _attempt_lease_seconds(client.transport)
-    attempt = 1
-    while True:
-        try:
-            return account.withdraw(
-                withdrawal.currency, withdrawal.chain, withdrawal.address, withdrawal.amount,
-                memo=withdrawal.memo or None, remark=withdrawal.remark, fee_deduct_type=withdrawal.fee_deduct_type)
-        except BudgetWaitExceeded:
-            raise  # no room soon: the task tries again later, after a look-up
-        except RateLimitError:
-            if attempt == SEND_ATTEMPTS:
-                raise
-        attempt += 1
-        _renew_for_attempt(lease, withdrawal, seconds)
+    """The withdraw request, one attempt at a time, each inside the lease renewed just before it (no room at
+    the rate limiter soon: the task tries again later, after a look-up)."""
+    account, seconds = AccountAPI(one_attempt_transport(client.transport)), attempt_lease_seconds(client.transport)
+    return in_attempts(
+        lambda: account.withdraw(withdrawal.currency, withdrawal.chain, withdrawal.address, withdrawal.amount,
+                                 memo=withdrawal.memo or None, remark=withdrawal.remark,
+                                 fee_deduct_type=withdrawal.fee_deduct_type),
+        before_next=lambda: _renew_for_attempt(lease, withdrawal, seconds))
 
 
 def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
@@ -403,7 +360,7 @@ def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
         client.sync_clock()  # now, rather than inside the attempt's lease
     # In the UPDATE that checks the row is still this execution's, before anything can reach KuCoin; the
     # first attempt's time is kept, as the look-up starts from it.
-    _renew_for_attempt(lease, withdrawal, _attempt_lease_seconds(client.transport),
+    _renew_for_attempt(lease, withdrawal, attempt_lease_seconds(client.transport),
                        sent_at=Coalesce("sent_at", Value(timezone.now())), state=BrokerWithdrawal.State.UNKNOWN)
     withdrawal.refresh_from_db()
     audit(withdrawal, "sending", detail=f"Sending to KuCoin with remark {withdrawal.remark}")

@@ -9,17 +9,15 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
-from accounts import clients
 from accounts.models import BrokerWithdrawal
 from accounts.services import withdrawals
 from accounts.services.withdrawals import SYNC_GRACE, withdrawal_approve, withdrawal_request, withdrawal_send
+from accounts.tests.busy_pool import keep_first_execution_waiting
 from accounts.tests.funding_support import TRX_ADDRESS, quota_snapshot, wallet_withdrawals
 from brokeroffice.leases import LeaseHeld
 from brokeroffice.models import KuCoinCall
 from kucoin.errors import RateLimitError
-from kucoin.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.django_db
 
@@ -32,31 +30,6 @@ def approved(sandbox_settings, make_staff):
                                     requested_by=make_staff("operator", "olga-operator"))
     withdrawal_approve(withdrawal=withdrawal, approver=make_staff("broker-admin", "ada-admin"), confirm_unlisted=True)
     return withdrawal
-
-
-class BusyAccount(RateLimiter):
-    """The rate limiter as a busy broker account sees it: every call in KuCoin's management pool (quotas,
-    withdrawals) must wait `wait_s` for room. The wait passes on Django's clock, through `on_wait`."""
-
-    def __init__(self, wait_s: float, on_wait) -> None:
-        super().__init__(sleep=on_wait)
-        self.wait_ms, self._must_wait = int(wait_s * 1000), False
-
-    def acquire(self, account, pool, weight, max_wait_s=None):
-        self._must_wait = pool == "management"
-        return super().acquire(account, pool, weight, max_wait_s)
-
-    def _try_acquire(self, account, pool, weight):
-        if self._must_wait:
-            self._must_wait = False
-            return False, self.wait_ms
-        return True, 0
-
-    def observe(self, account, pool, limit, remaining, reset_ms) -> None:
-        pass
-
-    def exhaust(self, account, pool, reset_ms) -> None:
-        pass
 
 
 def held(dump: dict, uid: str, currency: str) -> Decimal:
@@ -77,26 +50,8 @@ def first_execution_waits(monkeypatch, clock, approved):
     """Makes the next execution's rate limiter busy (`wait_s` per management call); once its lease has run
     out during a wait, the schedule runs, as it would on another worker. -> a function taking wait_s."""
     def arrange(wait_s: float) -> dict:
-        seen = {"followed": False}
-
-        def on_wait(seconds: float) -> None:
-            clock(seconds)
-            lease_ran_out = BrokerWithdrawal.objects.filter(pk=approved.pk, lease_until__lt=timezone.now()).exists()
-            if lease_ran_out and not seen["followed"]:
-                seen["followed"] = True
-                follow()
-
-        made = []
-
-        def broker_client():
-            client = clients.broker_client()
-            if not made:
-                client.transport.rate_limiter = BusyAccount(wait_s, on_wait)
-            made.append(client)
-            return client
-
-        monkeypatch.setattr(withdrawals, "broker_client", broker_client)
-        return seen
+        return keep_first_execution_waiting(monkeypatch, clock, service_module=withdrawals, pool="management",
+                                            row=approved, wait_s=wait_s, take_over=follow)
 
     return arrange
 
@@ -114,7 +69,7 @@ def test_an_execution_whose_lease_ran_out_during_the_quota_check_does_not_send_i
     except LeaseHeld:
         stood_down = True
 
-    assert seen["followed"]  # the schedule took the row over and sent it meanwhile
+    assert seen["taken_over"]  # the schedule took the row over and sent it meanwhile
     after = sandbox.dump()
     at_kucoin = wallet_withdrawals(after, approved.remark)
     assert len(at_kucoin) == 1
@@ -152,7 +107,7 @@ def test_kucoins_429_answers_to_the_withdraw_are_tried_again_and_it_goes_out_onc
 
     withdrawal_send(withdrawal_id=approved.pk)
 
-    assert not seen["followed"]  # each attempt renewed the lease: nobody took the row over
+    assert not seen["taken_over"]  # each attempt renewed the lease: nobody took the row over
     at_kucoin = wallet_withdrawals(sandbox.dump(), approved.remark)
     assert len(at_kucoin) == 1
     approved.refresh_from_db()
