@@ -273,6 +273,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How long a task holds a row it acts on. Longer than any one action's KuCoin calls; a worker that dies
 # holding it delays the next attempt by at most this long.
 ROW_LEASE_SECONDS = env.int("ROW_LEASE_SECONDS", default=120)
+# How long a row is held around one attempt of a request that moves money (a transfer, a withdrawal): 0 means
+# long enough for the attempt's rate-limiter wait and timeouts (accounts/services/single_attempts.py). A
+# worker that dies during an attempt delays the next one by at most this long.
+SEND_ATTEMPT_LEASE_SECONDS = env.int("SEND_ATTEMPT_LEASE_SECONDS", default=0)
 
 # KuCoin: one base URL per host family, and the broker's own credentials when given by the environment.
 KUCOIN_SPOT_URL = env.str("KUCOIN_SPOT_URL", default="https://api.kucoin.com")

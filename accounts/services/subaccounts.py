@@ -75,10 +75,16 @@ def subaccount_create_send(*, sub_account_id: int, run: JobRun) -> SubAccount:
         try:
             created = client.broker.add_sub_account(sub_account.account_name)
         except BadRequestError as exc:
-            SubAccount.objects.filter(pk=sub_account_id).update(
+            refused = SubAccount.objects.filter(pk=sub_account_id, state=SubAccount.State.PENDING, uid__isnull=True).update(
                 state=SubAccount.State.FAILED, error_code=error_code(exc), error_message=exc.msg
             )
-            raise
+            if refused:
+                raise
+            # Another execution (this one's lease ran out while it waited) created it meanwhile: its name is
+            # what KuCoin refused here.
+            sub_account.refresh_from_db()
+            run.succeed(f"{sub_account.account_name} was created meanwhile by another attempt, with UID {sub_account.uid}.")
+            return sub_account
         _mark_active(sub_account, created)
         run.succeed(f"Created {sub_account.account_name} with UID {created.uid}.")
         return sub_account

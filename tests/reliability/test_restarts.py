@@ -32,7 +32,7 @@ pytestmark = pytest.mark.worker
 TRANSFERS = 24
 NEW_SUB_ACCOUNTS = 6
 # Tasks a worker held when its connection died come back soon; a row lease a dead attempt held runs out soon.
-QUICK = {"CELERY_VISIBILITY_TIMEOUT": "10", "ROW_LEASE_SECONDS": "8"}
+QUICK = {"CELERY_VISIBILITY_TIMEOUT": "10", "ROW_LEASE_SECONDS": "8", "SEND_ATTEMPT_LEASE_SECONDS": "8"}
 REDIS_SERVER = shutil.which("redis-server")
 RESUME_TIMEOUT = float(os.environ.get("RESTART_RESUME_TIMEOUT", "180"))
 

@@ -22,7 +22,7 @@ pytestmark = [
 BATCH = 12
 # Redis gives an unacknowledged task back after the visibility timeout: short here, hours in production.
 # The killed worker may die holding a row's lease; a short lease lets the next attempt in soon.
-QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "5", "ROW_LEASE_SECONDS": "8", "CELERY_UNACKED_MUTEX_EXPIRE": "5"}
+QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "5", "ROW_LEASE_SECONDS": "8", "SEND_ATTEMPT_LEASE_SECONDS": "8", "CELERY_UNACKED_MUTEX_EXPIRE": "5"}
 # kombu's lock around the sweep that gives unacknowledged tasks back (its default key name).
 RESTORE_LOCK = "unacked_mutex"
 
