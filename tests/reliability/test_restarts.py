@@ -85,7 +85,7 @@ def celery_broker(url: str):
     """This process sends its tasks to `url` for the duration (the workers are started with the same)."""
     from brokeroffice.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
 
     def reset_pools():
         # Forget the pools (kombu keeps one per broker URL in a registry and hands it out again): the next
@@ -94,13 +94,14 @@ def celery_broker(url: str):
         app.amqp._producer_pool = None
 
     app.conf.broker_url = url
+    app.conf.broker_transport = None  # the embedded queue's transport (no Redis in the settings) would win over the URL
     app.conf.broker_transport_options = {"visibility_timeout": int(QUICK["CELERY_VISIBILITY_TIMEOUT"])}
     reset_pools()
     try:
         yield
     finally:
         reset_pools()
-        app.conf.broker_url, app.conf.broker_transport_options = saved
+        app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options = saved
 
 
 def request_batch(customers) -> tuple[list[Transfer], list[SubAccount]]:
