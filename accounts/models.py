@@ -246,7 +246,7 @@ class Transfer(KuCoinAction):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.amount} {self.currency}"
+        return f"{self.get_direction_display()} {self.amount.normalize():f} {self.currency}"
 
 
 class FundsRecord(models.Model):

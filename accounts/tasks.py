@@ -4,7 +4,7 @@ from celery import shared_task
 
 from accounts.services import apikeys, balances, broker, funding, kyc, resume, retire, subaccounts, transfers
 from brokeroffice.jobs import job_run
-from brokeroffice.tasking import retrying
+from brokeroffice.tasking import on_last_try, retrying
 
 
 @shared_task(bind=True, name="accounts.subaccount_create")
@@ -70,7 +70,7 @@ def balances_refresh_all_task(self, job_id: str) -> None:
 @shared_task(bind=True, name="accounts.transfer_send")
 def transfer_send_task(self, job_id: str, transfer_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
-        transfers.transfer_send(transfer_id=transfer_id, run=run)
+        transfers.transfer_send(transfer_id=transfer_id, run=run, last_try=on_last_try(self))
 
 
 @shared_task(bind=True, name="accounts.transfers_sync")
@@ -94,7 +94,7 @@ def withdrawals_sync_task(self, job_id: str) -> None:
 @shared_task(bind=True, name="accounts.kyc_submit")
 def kyc_submit_task(self, job_id: str, submission_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
-        kyc.kyc_submit_send(submission_id=submission_id, run=run)
+        kyc.kyc_submit_send(submission_id=submission_id, run=run, last_try=on_last_try(self))
 
 
 @shared_task(bind=True, name="accounts.kyc_status_sync")
@@ -169,10 +169,17 @@ def broker_withdrawals_sync_task(self, job_id: str) -> None:
 
 
 @shared_task(bind=True, name="accounts.payout_advance")
-def payout_advance_task(self, job_id: str, payout_id: int) -> None:
-    with job_run(job_id) as run, retrying(self):
+def payout_advance_task(self, job_id: str, payout_id: int, polls: int = 0) -> None:
+    # Its looks at a transfer KuCoin is still processing are retries too: counted apart (`polls`), so that they
+    # do not use up the tries a transient failure gets.
+    tries = self.request.retries - polls
+    with job_run(job_id) as run, retrying(self, tries=tries):
         try:
-            payouts.payout_advance(payout_id=payout_id, run=run)
+            payouts.payout_advance(payout_id=payout_id, run=run, last_try=on_last_try(self, tries=tries))
         except payouts.TransferStillRunning as exc:
-            # KuCoin is still processing the transfer: look again shortly (the schedule also follows it).
-            raise self.retry(exc=exc, countdown=PAYOUT_TRANSFER_POLL_SECONDS, max_retries=PAYOUT_TRANSFER_POLLS)
+            if polls >= PAYOUT_TRANSFER_POLLS:
+                payouts.payout_left_to_schedule(payout_id=payout_id, run=run, still=exc)
+                return
+            # KuCoin is still processing the transfer: look again shortly.
+            raise self.retry(exc=exc, countdown=PAYOUT_TRANSFER_POLL_SECONDS, kwargs={"polls": polls + 1},
+                             max_retries=self.request.retries + 1)

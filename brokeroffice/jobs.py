@@ -96,6 +96,17 @@ def describe_error(exc: BaseException) -> str:
     return error_in_words(exc)[:2000]
 
 
+def _failure_in_words(job_id: str, exc: BaseException) -> str:
+    """The error; for one worth another try (KuCoin busy, the row held, the database away), that the job has
+    given up trying: a job fails on such an error only after its last try."""
+    from brokeroffice.tasking import TRANSIENT_ERRORS
+
+    if not isinstance(exc, TRANSIENT_ERRORS):
+        return describe_error(exc)
+    tries = Job.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 1
+    return f"Gave up after {tries} {'try' if tries == 1 else 'tries'}: {describe_error(exc)}"
+
+
 @contextmanager
 def job_run(job_id: str, *, echo: Callable[[str], None] | None = None) -> Iterator[JobRun]:
     """Marks the job running for the body, then succeeded, or failed with the error in words.
@@ -116,7 +127,7 @@ def job_run(job_id: str, *, echo: Callable[[str], None] | None = None) -> Iterat
         raise
     except Exception as exc:
         logger.warning("job %s failed: %s", job_id, exc.__class__.__name__)
-        job_failed(job_id, error=describe_error(exc))
+        job_failed(job_id, error=_failure_in_words(job_id, exc))
         raise
     if not run.finished:
         job_succeeded(job_id)

@@ -3,7 +3,22 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as FormError
 
-from kucoin.errors import KuCoinError, OutcomeUnknownError, ValidationError
+from kucoin.errors import (AuthenticationError, BadRequestError, InvalidTimestampError, KuCoinError, OutcomeUnknownError,
+                           PartnerSignatureError, RateLimitError, ServiceUnavailableError, ValidationError)
+
+# Answers that prove a request was not executed, and are worth another try: refused at KuCoin's gateway (429,
+# the timestamp), no room at our own rate limiter (BudgetWaitExceeded, a RateLimitError), or never sent (the
+# connection refused).
+NOTHING_EXECUTED = (RateLimitError, InvalidTimestampError, ServiceUnavailableError)
+
+# Answers that refuse the request itself, so nothing was done: its parameters or the balance (KuCoin's
+# business codes), the key, its IP whitelist or permissions, the partner signature (KuCoin's gateway), or a
+# check made here before sending. Not the timestamp refusal: that one is tried again after a clock sync.
+REQUEST_REFUSED = (BadRequestError, AuthenticationError, PartnerSignatureError, ValidationError)
+
+
+def refused(exc: BaseException) -> bool:
+    return isinstance(exc, REQUEST_REFUSED) and not isinstance(exc, InvalidTimestampError)
 
 # What staff should make of the codes that mean a set-up problem rather than a bad request.
 HINTS = {
@@ -17,7 +32,7 @@ HINTS = {
     "400009": "the key version (KC-API-KEY-VERSION) is not accepted",
     "400200": "KuCoin does not know the partner id",
     "400201": "the partner signature is wrong: check the broker key and the partner id",
-    "429000": "KuCoin's rate limit was reached; the action will be tried again",
+    "429000": "KuCoin's rate limit was reached",
 }
 
 

@@ -94,10 +94,13 @@ class KuCoinCall(models.Model):
 
 
 class ScheduledRun(models.Model):
-    """One firing of a schedule. The unique key makes a second beat (or a re-delivered message) a no-op."""
+    """One firing of a schedule. The unique keys make a second beat's message in the same minute, and the same
+    message delivered again (a worker died before acknowledging it) in any later minute, a no-op."""
 
     name = models.CharField(max_length=200)
     slot = models.DateTimeField(help_text="The minute the schedule fired for.")
+    delivery_id = models.CharField(max_length=64, null=True, blank=True, unique=True,
+                                   help_text="The id of the message the beat sent: the same on a re-delivery.")
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

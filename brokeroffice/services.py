@@ -22,12 +22,13 @@ def queue_selftest(*, steps: int, step_seconds: float, run: JobRun) -> dict:
     return result
 
 
-def scheduled_job_start(*, task, label: str, now=None) -> Job | None:
-    """Starts the schedule's job unless this schedule already fired in this minute (then returns None)."""
+def scheduled_job_start(*, task, label: str, now=None, delivery_id: str | None = None) -> Job | None:
+    """Starts the schedule's job unless this schedule already fired in this minute, or this delivery (the
+    beat's message, `delivery_id`) already started it: then returns None."""
     slot = (now or timezone.now()).replace(second=0, microsecond=0)
     try:
         with transaction.atomic():
-            run = ScheduledRun.objects.create(name=label, slot=slot)
+            run = ScheduledRun.objects.create(name=label, slot=slot, delivery_id=delivery_id)
             job = job_create(kind=task.name.rsplit(".", 1)[-1], label=label, requested_by_label=f"schedule: {label}")
             run.job = job
             run.save(update_fields=["job"])

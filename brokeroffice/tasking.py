@@ -33,16 +33,25 @@ def backoff_seconds(retries: int, exc: BaseException | None = None) -> float:
     return min(MAX_COUNTDOWN_SECONDS, 2**retries + random.uniform(0, 1))
 
 
+def on_last_try(task, *, tries: int | None = None) -> bool:
+    """Whether a transient failure now ends the task (its job shown failed) rather than being retried.
+    `tries`: as for `retrying`."""
+    return (task.request.retries if tries is None else tries) >= MAX_RETRIES
+
+
 @contextmanager
-def retrying(task) -> Iterator[None]:
-    """Inside a bound task: a transient failure schedules a retry; after MAX_RETRIES it is raised."""
+def retrying(task, *, tries: int | None = None) -> Iterator[None]:
+    """Inside a bound task: a transient failure schedules a retry; after MAX_RETRIES of them it is raised.
+    `tries`: how many of the task's retries were for transient failures, when it also retries for another
+    reason (a payout polling its transfer), so that those do not use up these."""
+    done = task.request.retries if tries is None else tries
     try:
         yield
     except TRANSIENT_ERRORS as exc:
         if isinstance(exc, INFRASTRUCTURE_ERRORS):
             close_old_connections()  # a connection the database cut is not reused by the next attempt
-        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries, exc), max_retries=MAX_RETRIES,
-                         retry_policy=PUBLISH_RETRY_POLICY)
+        raise task.retry(exc=exc, countdown=backoff_seconds(done, exc),
+                         max_retries=task.request.retries - done + MAX_RETRIES, retry_policy=PUBLISH_RETRY_POLICY)
 
 
 def _requeue_after_infrastructure_failure(sender=None, exception=None, args=None, kwargs=None, **_) -> None:

@@ -14,13 +14,14 @@ def queue_selftest_task(job_id: str, steps: int = 10, step_seconds: float = 0.2)
         services.queue_selftest(steps=steps, step_seconds=step_seconds, run=run)
 
 
-@shared_task(name="brokeroffice.scheduled_job")
-def scheduled_job_task(task_name: str, label: str) -> str | None:
+@shared_task(bind=True, name="brokeroffice.scheduled_job")
+def scheduled_job_task(self, task_name: str, label: str) -> str | None:
     """What a beat schedule runs: records a job for `task_name` as asked by the schedule, and queues it.
-    Once per schedule and minute, however many beats or deliveries there are."""
+    Once per schedule and minute, however many beats there are, and once per message, however late it is
+    delivered again."""
     from celery import current_app
 
-    job = services.scheduled_job_start(task=current_app.tasks[task_name], label=label)
+    job = services.scheduled_job_start(task=current_app.tasks[task_name], label=label, delivery_id=self.request.id)
     return str(job.pk) if job else None
 
 

@@ -3,6 +3,7 @@ so they pass the strict Content-Security-Policy. Each chart has a title and a de
 readers, and a <title> per bar (its exact value on hover); the table beside it holds the same figures."""
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from html import escape
 
@@ -38,6 +39,18 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Saf
     return mark_safe(head + "".join(body) + "</svg>")
 
 
+# Width of one character of a 10 px axis label, a little more than the widest digit, and the gap between labels.
+LABEL_CHAR_W = 6.2
+LABEL_GAP = 8
+
+
+def _label_every(slot: float, labels: list[str]) -> int:
+    """Every how many bars an axis label fits without touching the next (at least one label in twelve bars
+    would crowd a narrow chart anyway)."""
+    widest = max((len(label) for label in labels), default=0) * LABEL_CHAR_W + LABEL_GAP
+    return max(1, len(labels) // 12, math.ceil(widest / slot)) if slot > 0 else 1
+
+
 def stacked_bars(points: list[tuple[str, Decimal, Decimal]], *, title: str, currency: str) -> SafeString:
     """Vertical bars, spot below futures, one per period: points are (label, spot, futures)."""
     width, height, left, bottom, top = 760, 260, 70, 40, 20
@@ -52,7 +65,7 @@ def stacked_bars(points: list[tuple[str, Decimal, Decimal]], *, title: str, curr
     n = max(len(points), 1)
     slot = plot_w / n
     bar = max(1.0, slot * 0.7)
-    label_every = max(1, n // 12)
+    label_every = _label_every(slot, [label for label, _, _ in points])
     for i, (label, spot, futures) in enumerate(points):
         x = left + i * slot + (slot - bar) / 2
         h_spot = float(spot / peak) * plot_h

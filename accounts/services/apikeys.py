@@ -130,7 +130,8 @@ def apikey_update(
     with transaction.atomic():
         change = {"label": label, "permissions": _check_permissions(permissions), "ip_whitelist": ip_whitelist}
         SubAccountApiKey.objects.filter(pk=key.pk).update(
-            pending_change=change, state=SubAccountApiKey.State.UPDATING, error_code="", error_message=""
+            pending_change=change, state=SubAccountApiKey.State.UPDATING, error_code="", error_message="",
+            updated_at=timezone.now(),
         )
         return _queue(key, apikey_update_task, f"Change API key “{key.label}” of {key.sub_account}", requested_by)
 
@@ -165,7 +166,7 @@ def apikey_delete(*, key: SubAccountApiKey, requested_by=None) -> Job:
     from accounts.tasks import apikey_delete_task
 
     with transaction.atomic():
-        SubAccountApiKey.objects.filter(pk=key.pk).update(state=SubAccountApiKey.State.DELETING)
+        SubAccountApiKey.objects.filter(pk=key.pk).update(state=SubAccountApiKey.State.DELETING, updated_at=timezone.now())
         return _queue(key, apikey_delete_task, f"Delete API key “{key.label}” of {key.sub_account}", requested_by)
 
 

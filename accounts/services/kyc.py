@@ -9,10 +9,10 @@ from django.utils import timezone
 from accounts.clients import broker_client
 from accounts.models import KycSubmission, SubAccount
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code
+from brokeroffice.kucoin_errors import error_code, refused
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
-from kucoin.errors import BadRequestError
+from kucoin.errors import KuCoinError
 
 PHOTO_FIELDS = ("front_photo", "backend_photo", "face_photo")
 
@@ -31,8 +31,10 @@ def kyc_submit(*, sub_account: SubAccount, data: dict, requested_by=None) -> tup
     return submission, job
 
 
-def kyc_submit_send(*, submission_id: int, run: JobRun) -> KycSubmission:
-    """Sending twice only re-submits the same documents, so a retry needs no check first."""
+def kyc_submit_send(*, submission_id: int, run: JobRun, last_try: bool = False) -> KycSubmission:
+    """Sending twice only re-submits the same documents, so a retry needs no check first. A refusal, or any
+    KuCoin error on the job's last try, fails the submission: the resume schedule then leaves it alone, and
+    staff submit it again."""
     with leased(KycSubmission, submission_id):
         submission = KycSubmission.objects.select_related("sub_account").get(pk=submission_id)
         if submission.state == KycSubmission.State.SUBMITTED:
@@ -46,10 +48,11 @@ def kyc_submit_send(*, submission_id: int, run: JobRun) -> KycSubmission:
                 expire_date=data["expire_date"], front_photo=data.get("front_photo") or None,
                 backend_photo=data.get("backend_photo") or None, face_photo=data["face_photo"],
             )
-        except BadRequestError as exc:
-            KycSubmission.objects.filter(pk=submission_id).update(
-                state=KycSubmission.State.FAILED, error_code=error_code(exc), error_message=exc.msg
-            )
+        except KuCoinError as exc:
+            if refused(exc) or last_try:
+                KycSubmission.objects.filter(pk=submission_id).update(
+                    state=KycSubmission.State.FAILED, error_code=error_code(exc), error_message=exc.msg
+                )
             raise
         # The photos are KuCoin's business now: keep only what staff need to recognise the submission.
         kept = {k: v for k, v in data.items() if k not in PHOTO_FIELDS}

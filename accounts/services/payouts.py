@@ -2,8 +2,9 @@
 then a withdrawal from the broker account, shown as one item with both steps' states.
 
 Sub-accounts cannot withdraw at KuCoin, so this is the only way a customer's money leaves. The transfer
-is the transfer service's own (clientOid saved first, sent by its task); the withdrawal is requested at
-once and waits for approval as any other; it is sent only when it is approved AND the transfer is done.
+is the transfer service's own (clientOid saved first), sent by the payout's task alone; the withdrawal is
+requested at once and waits for approval as any other; it is sent only when it is approved AND the transfer
+is done.
 Whichever comes last queues the send: the approval, or `payout_advance` once the transfer has ended.
 """
 from __future__ import annotations
@@ -19,13 +20,17 @@ from accounts.services import withdrawals
 from accounts.services.transfers import transfer_request, transfer_send
 from accounts.withdrawal_rules import plain
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
+from brokeroffice.kucoin_errors import REQUEST_REFUSED
 from brokeroffice.leases import LeaseHeld
 from brokeroffice.models import Job
-from kucoin.errors import BadRequestError
 
 
 class TransferStillRunning(Exception):
     """The payout's transfer has not ended yet: its task looks again a little later."""
+
+
+class PayoutFailed(Exception):
+    """The payout's transfer to the broker account failed: its withdrawal is cancelled, nothing is withdrawn."""
 
 
 def _balance_problem(sub_account: SubAccount, account_type: str, currency: str, amount: Decimal) -> str | None:
@@ -59,7 +64,8 @@ def payout_request(*, sub_account: SubAccount, currency: str, chain: str, addres
             requested_by=requested_by, check_balance=False)
         transfer, _ = transfer_request(sub_account=sub_account, direction=Transfer.Direction.IN, currency=currency,
                                        amount=amount, broker_account_type=Transfer.AccountType.MAIN,
-                                       sub_account_type=sub_account_type, requested_by=requested_by, purpose="payout")
+                                       sub_account_type=sub_account_type, requested_by=requested_by, purpose="payout",
+                                       queue_send=False)
         payout = Payout.objects.create(sub_account=sub_account, transfer=transfer, withdrawal=withdrawal,
                                        requested_by=requested_by)
         withdrawals.audit(withdrawal, "payout", actor=requested_by,
@@ -86,24 +92,41 @@ def _after_transfer(payout: Payout) -> None:
         withdrawals.withdrawal_send(withdrawal_id=withdrawal.pk)
 
 
-def payout_advance(*, payout_id: int, run: JobRun | None = None) -> Payout:
-    """Moves the transfer on (the transfer service: sends or reads it), then the withdrawal when approved.
-    Raises TransferStillRunning while KuCoin is still processing the transfer."""
+def payout_advance(*, payout_id: int, run: JobRun | None = None, last_try: bool = False) -> Payout:
+    """Moves the transfer on (the transfer service: sends or reads it; `last_try`, the job's last attempt, as
+    there), then the withdrawal when approved. Raises TransferStillRunning while KuCoin is still processing
+    the transfer; with a job, PayoutFailed when the transfer failed."""
     payout = Payout.objects.select_related("transfer", "withdrawal", "sub_account").get(pk=payout_id)
     if payout.transfer.state not in Transfer.FINAL_STATES:
         try:
-            transfer_send(transfer_id=payout.transfer_id)
-        except BadRequestError:
+            transfer_send(transfer_id=payout.transfer_id, last_try=last_try)
+        except REQUEST_REFUSED:
             pass  # the transfer keeps KuCoin's refusal; a failed transfer cancels the withdrawal below
         payout.transfer.refresh_from_db()
     if payout.transfer.state not in Transfer.FINAL_STATES:
         raise TransferStillRunning(f"The transfer of {payout} is {payout.transfer.get_state_display().lower()}.")
     _after_transfer(payout)
     payout.withdrawal.refresh_from_db()
+    if run and payout.transfer.state == Transfer.State.FAILED:
+        transfer = payout.transfer
+        raise PayoutFailed(f"{payout}: the transfer to the broker account failed "
+                           f"({transfer.failure_reason or transfer.error_in_words}); the withdrawal is "
+                           f"{payout.withdrawal.get_state_display().lower()}, nothing is withdrawn.")
     if run:
         run.succeed(f"{payout}: transfer {payout.transfer.get_state_display().lower()}, withdrawal "
                     f"{payout.withdrawal.get_state_display().lower()}.", {"payout_id": payout.pk})
     return payout
+
+
+def payout_left_to_schedule(*, payout_id: int, run: JobRun, still: TransferStillRunning) -> None:
+    """The job has looked at the transfer long enough. KuCoin still processing it is no failure: the withdrawal
+    schedule (`payouts_advance`) moves the payout on once it is done, and the job ends saying so, not failed (a
+    payout shown failed may be made again). A transfer in any other state (outcome unknown) fails the job."""
+    if not Payout.objects.filter(pk=payout_id, transfer__state=Transfer.State.PROCESSING,
+                                 transfer__kucoin_order_id__isnull=False).exists():
+        raise still
+    run.succeed(f"{still} The schedule “Follow broker withdrawals and payouts” sends the withdrawal once KuCoin "
+                "has done the transfer (if it is approved by then).")
 
 
 def payouts_advance() -> int:

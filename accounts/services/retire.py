@@ -12,6 +12,7 @@ before any new one is made, balances are read again after them, and deleting a k
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from accounts.services.apikeys import delete_at_kucoin, generate_passphrase
 from accounts.services.balances import balances_refresh
 from accounts.services.transfers import transfer_send
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
+from brokeroffice.leases import leased
 from brokeroffice.models import Job
 
 MOVABLE_ACCOUNT_TYPES = {"main": Transfer.AccountType.MAIN, "trade": Transfer.AccountType.TRADE}
@@ -44,7 +46,7 @@ def subaccount_retire(*, sub_account: SubAccount, requested_by=None) -> Job:
     if sub_account.state not in (SubAccount.State.ACTIVE, SubAccount.State.RETIRING):
         raise ValidationError(f"{sub_account} is {sub_account.get_state_display().lower()} and cannot be retired.")
     with transaction.atomic():
-        SubAccount.objects.filter(pk=sub_account.pk).update(state=SubAccount.State.RETIRING)
+        SubAccount.objects.filter(pk=sub_account.pk).update(state=SubAccount.State.RETIRING, updated_at=timezone.now())
         job = job_create(kind="subaccount_retire", label=f"Retire sub-account {sub_account}", requested_by=requested_by)
         job_enqueue(job=job, task=subaccount_retire_task, args=(sub_account.pk,))
     return job
@@ -143,6 +145,14 @@ def _sweep_balances(sub_account: SubAccount, run: JobRun) -> list[str]:
 
 
 def subaccount_retire_execute(*, sub_account_id: int, run: JobRun) -> SubAccount:
+    """One retirement at a time per sub-account (a second, from the resume schedule or a second click, waits
+    for the row): two would each make a reading key and sweep the same balances. The lease lasts as long as
+    a task may run."""
+    with leased(SubAccount, sub_account_id, seconds=settings.CELERY_TASK_TIME_LIMIT):
+        return _retire(sub_account_id, run)
+
+
+def _retire(sub_account_id: int, run: JobRun) -> SubAccount:
     sub_account = SubAccount.objects.get(pk=sub_account_id)
     if sub_account.state == SubAccount.State.RETIRED:
         run.succeed(f"{sub_account} is already retired.")

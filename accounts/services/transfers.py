@@ -23,11 +23,10 @@ from accounts.clients import broker_client
 from accounts.services.single_attempts import attempt_lease_seconds, in_attempts, one_attempt_transport
 from accounts.models import SubAccount, Transfer
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code
+from brokeroffice.kucoin_errors import NOTHING_EXECUTED, REQUEST_REFUSED, error_code
 from brokeroffice.leases import Lease, LeaseLost, leased
 from brokeroffice.models import Job
 from kucoin.broker import BrokerAPI
-from kucoin.errors import BadRequestError, InvalidTimestampError, RateLimitError, ServiceUnavailableError
 from kucoin.models import TransferDetail
 
 CURRENCY = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -45,8 +44,10 @@ class TransferFailed(Exception):
 def transfer_request(
     *, sub_account: SubAccount, direction: str, currency: str, amount: Decimal,
     broker_account_type: str = Transfer.AccountType.MAIN, sub_account_type: str = Transfer.AccountType.MAIN,
-    requested_by=None, purpose: str = "",
-) -> tuple[Transfer, Job]:
+    requested_by=None, purpose: str = "", queue_send: bool = True,
+) -> tuple[Transfer, Job | None]:
+    """Records the transfer (its clientOid chosen here) and queues its sending job, unless `queue_send` is
+    False: a payout's own task sends its transfer, and two senders would only wait on each other's lease."""
     from accounts.tasks import transfer_send_task
 
     currency = currency.strip().upper()
@@ -63,6 +64,8 @@ def transfer_request(
             broker_account_type=broker_account_type, sub_account_type=sub_account_type,
             requested_by=requested_by, purpose=purpose,
         )
+        if not queue_send:
+            return transfer, None
         label = f"Transfer {amount} {currency} {'to' if direction == Transfer.Direction.OUT else 'from'} {sub_account}"
         job = job_create(kind="transfer_send", label=label, requested_by=requested_by)
         job_enqueue(job=job, task=transfer_send_task, args=(transfer.pk,))
@@ -79,12 +82,21 @@ def _apply_detail(transfer_id: int, detail: TransferDetail) -> Transfer.State:
     return state
 
 
-# Answers that prove the request was not executed: refused at KuCoin's gateway (429, the timestamp), no room
-# at our rate limiter, or never sent (a connection refused).
-NOTHING_EXECUTED = (RateLimitError, InvalidTimestampError, ServiceUnavailableError)
-
 # Sent only while nothing settled it: not ended, and no orderId recorded by another execution.
 _STILL_TO_SEND = Q(kucoin_order_id__isnull=True) & ~Q(state__in=Transfer.FINAL_STATES)
+
+
+def _not_sent(transfer_id: int, exc: Exception, *, give_up: bool) -> None:
+    """The first send never reached KuCoin: pending again, to be sent by the task's next try. On its last try
+    the transfer ends failed instead, so that nothing sends it later (the resume schedule) once its job has said
+    it failed: staff may have made another transfer meanwhile."""
+    changes = {"sent_at": None, "state": Transfer.State.PENDING, "updated_at": timezone.now()}
+    if give_up:
+        changes.update(
+            state=Transfer.State.FAILED, completed_at=timezone.now(), error_code=error_code(exc),
+            error_message=f"Not sent, no try got through ({exc.msg}). Nothing moved: make a new transfer once "
+                          "KuCoin takes requests again.")
+    Transfer.objects.filter(pk=transfer_id).filter(_STILL_TO_SEND).update(**changes)
 
 
 def _renew_for_attempt(lease: Lease, transfer: Transfer, seconds: int, **changes) -> None:
@@ -107,7 +119,9 @@ def _send(client, lease: Lease, transfer: Transfer) -> str:
         before_next=lambda: _renew_for_attempt(lease, transfer, seconds))
 
 
-def transfer_send(*, transfer_id: int, run: JobRun | None = None) -> Transfer:
+def transfer_send(*, transfer_id: int, run: JobRun | None = None, last_try: bool = False) -> Transfer:
+    """Sends the transfer unless something already settled it, then reads its state at KuCoin. `last_try`: the
+    job's last attempt, after which a transfer that never reached KuCoin ends failed."""
     with leased(Transfer, transfer_id) as lease:
         transfer = Transfer.objects.select_related("sub_account").get(pk=transfer_id)
         client = broker_client()
@@ -116,21 +130,24 @@ def transfer_send(*, transfer_id: int, run: JobRun | None = None) -> Transfer:
             resending = transfer.sent_at is not None
             try:
                 order_id = _send(client, lease, transfer)
-            except NOTHING_EXECUTED:
-                if not resending:  # the first send did not reach KuCoin: the transfer is as if never sent
-                    Transfer.objects.filter(pk=transfer_id).filter(_STILL_TO_SEND).update(
-                        sent_at=None, state=Transfer.State.PENDING, updated_at=timezone.now())
-                raise
-            except BadRequestError as exc:
+            except NOTHING_EXECUTED as exc:
+                if resending:
+                    raise
+                _not_sent(transfer_id, exc, give_up=last_try)
+                if not last_try:
+                    raise
+            except REQUEST_REFUSED as exc:  # after NOTHING_EXECUTED, which holds the timestamp refusal
                 # A refusal of the first send is final. A refusal of a re-send cannot prove that the first
                 # one did not go through, so the transfer stays "outcome unknown" for a person to check.
                 state = Transfer.State.UNKNOWN if resending else Transfer.State.FAILED
                 Transfer.objects.filter(pk=transfer_id).filter(_STILL_TO_SEND).update(
                     state=state, error_code=error_code(exc), error_message=exc.msg, updated_at=timezone.now())
                 raise
-            # KuCoin's answer is the transfer's, whichever execution asked: recorded even if the lease was lost.
-            Transfer.objects.filter(pk=transfer_id).update(kucoin_order_id=order_id, state=Transfer.State.PROCESSING,
-                                                           error_code="", error_message="", updated_at=timezone.now())
+            else:
+                # KuCoin's answer is the transfer's, whichever execution asked: recorded even if the lease was lost.
+                Transfer.objects.filter(pk=transfer_id).update(
+                    kucoin_order_id=order_id, state=Transfer.State.PROCESSING, error_code="", error_message="",
+                    updated_at=timezone.now())
         if order_id and transfer.state not in Transfer.FINAL_STATES:
             _apply_detail(transfer_id, client.broker.get_transfer(order_id))
         transfer.refresh_from_db()

@@ -8,15 +8,19 @@ explicitly when the address is not on the allow-list); only then a task sends it
 Sending once: KuCoin's V3 withdraw has no client id. The `remark` carries a token unique to the row,
 saved when it is requested; `sent_at` is written before the request goes out. A task that finds
 `sent_at` set without a KuCoin id looks the withdrawal up by that remark before anything else, and only
-an empty answer ("it was not executed") lets it send again. Row leases keep two executions apart; the
+an empty answer lets it send again, and only once KuCoin has had time to list what it made
+(LISTING_LAG after the last attempt that may have reached it): right after a lost answer KuCoin may still
+be making the withdrawal, and its history does not show it yet. Row leases keep two executions apart; the
 withdraw request only goes out inside a lease the sending execution has just renewed, checked in the same
 UPDATE, so that no other execution can take the row over, look the withdrawal up and send it meanwhile.
+A first send that never reached KuCoin (NOTHING_EXECUTED) is not a send: the withdrawal is approved again,
+`sent_at` cleared, so that it can still be cancelled here.
 """
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -30,12 +34,13 @@ from accounts.services.single_attempts import attempt_lease_seconds, in_attempts
 from accounts.models import AllowedWithdrawalAddress, BrokerWithdrawal, Transfer, WithdrawalAuditRecord, WithdrawalQuotaSnapshot
 from accounts.withdrawal_rules import address_problems, plain
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code, error_in_words
+from brokeroffice.kucoin_errors import NOTHING_EXECUTED, error_code, error_in_words
 from brokeroffice.leases import Lease, LeaseHeld, LeaseLost, leased
 from brokeroffice.models import Job
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, has_role
 from kucoin.account import AccountAPI
-from kucoin.errors import BadRequestError, OutcomeUnknownError, ServerError
+from kucoin.errors import (AuthenticationError, BadRequestError, OutcomeUnknownError, PartnerSignatureError, ServerError,
+                           ServiceUnavailableError)
 from kucoin.models import WithdrawalQuota, WithdrawalRecord
 
 # A quota older than this is fetched again before a request is accepted (KuCoin's figures move).
@@ -43,7 +48,22 @@ QUOTA_FRESH_FOR = timedelta(minutes=10)
 STATUS_TO_STATE = {"SUCCESS": BrokerWithdrawal.State.SUCCEEDED, "FAILURE": BrokerWithdrawal.State.FAILED}
 # The sync leaves a row that was just queued to its own task.
 SYNC_GRACE = timedelta(seconds=30)
+# How long KuCoin may take, after a withdraw request reached it, before its withdrawal history lists the
+# withdrawal: a request whose answer was lost (a 504 or a read timeout) may still be being executed. Until
+# then an empty look-up by remark proves nothing, and sending again could make a second withdrawal. KuCoin
+# documents no figure; minutes, not seconds. Three minutes also lets the send task's own tries (1, 2, 4 …
+# 128 s apart, about 4 minutes in all) reach the end of it, so that its job need not give up first.
+LISTING_LAG = timedelta(minutes=3)
 WORKER = "worker"
+
+# KuCoin's gateway refused the broker's key or partner headers: nothing was executed, and trying again does
+# not help until staff fix the key.
+KEY_REFUSED = (AuthenticationError, PartnerSignatureError)
+
+
+class NotListedYet(OutcomeUnknownError):
+    """An earlier attempt's answer was lost and KuCoin does not list the withdrawal yet, while it may still be
+    making it: looked up again later (by the task's next try, or the schedule), never sent again meanwhile."""
 
 
 def _changed(**changes) -> dict:
@@ -318,12 +338,35 @@ def _record_id(withdrawal: BrokerWithdrawal, withdrawal_id: str, how: str) -> No
     audit(withdrawal, how, detail=f"KuCoin withdrawal id {withdrawal_id}", data={"withdrawal_id": withdrawal_id})
 
 
+def _last_attempt_ended(client, withdrawal: BrokerWithdrawal) -> datetime:
+    """The latest time the last attempt may have reached KuCoin. `updated_at` is that attempt's start: it is
+    written with the lease's renewal just before each attempt, and nothing else writes a row that was sent
+    and has no KuCoin id. The attempt ended when its lost answer was recorded; when no such record follows
+    its start (its worker died during it), it may have lasted as long as its lease."""
+    started = withdrawal.updated_at
+    ended = (withdrawal.audit_records.filter(action="outcome_unknown", at__gte=started)
+             .order_by("-at").values_list("at", flat=True).first())
+    return ended or started + timedelta(seconds=attempt_lease_seconds(client.transport))
+
+
 def _found_by_remark(client, withdrawal: BrokerWithdrawal) -> str | None:
-    """After an attempt whose answer was lost: the id of the withdrawal KuCoin made with our remark, or None."""
+    """After an attempt whose answer was lost: the id of the withdrawal KuCoin made with our remark, or None
+    (not executed) once KuCoin has had LISTING_LAG to list it. NotListedYet before that."""
     found = client.account.find_withdrawals(withdrawal.currency, since=withdrawal.sent_at, remark=withdrawal.remark)
-    audit(withdrawal, "looked_up", detail=(f"Found at KuCoin by its remark: {found[0].id}" if found
-                                           else "Not at KuCoin: the earlier attempt was not executed."),
-          data={"found": [r.id for r in found]})
+    trusted_from = _last_attempt_ended(client, withdrawal) + LISTING_LAG
+    too_early = not found and timezone.now() < trusted_from
+    if found:
+        detail = f"Found at KuCoin by its remark: {found[0].id}"
+    elif too_early:
+        detail = (f"Not listed at KuCoin yet; KuCoin may still be making it. Looked up again later, and sent again "
+                  f"only if still not listed from {timezone.localtime(trusted_from):%H:%M:%S}.")
+    else:
+        detail = "Not at KuCoin: the earlier attempt was not executed."
+    audit(withdrawal, "looked_up", detail=detail, data={"found": [r.id for r in found]})
+    if too_early:
+        raise NotListedYet(f"not in KuCoin's withdrawal history yet, looked up again until "
+                           f"{timezone.localtime(trusted_from):%H:%M:%S} before it may be sent again",
+                           endpoint="GET /api/v1/withdrawals")
     return found[0].id if found else None
 
 
@@ -347,9 +390,18 @@ def _withdraw(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
         before_next=lambda: _renew_for_attempt(lease, withdrawal, seconds))
 
 
+def _not_sent(lease: Lease, withdrawal: BrokerWithdrawal, exc: Exception) -> None:
+    """The first send never reached KuCoin: approved again, `sent_at` cleared (it can still be cancelled here;
+    the task's next try, or the schedule, sends it). Only while the row is still this execution's."""
+    if lease.update(only_if=_STILL_TO_SEND, **_changed(sent_at=None, state=BrokerWithdrawal.State.APPROVED)):
+        audit(withdrawal, "not_sent", detail=f"Not sent: {error_in_words(exc)} Nothing reached KuCoin; it is sent "
+                                             "again later, unless cancelled meanwhile.", data={"code": error_code(exc)})
+
+
 def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
     """The one place a withdrawal request goes out. -> KuCoin's id."""
-    if withdrawal.sent_at is None:
+    first_send = withdrawal.sent_at is None
+    if first_send:
         # KuCoin's figures may have moved since the request: ask again right before the first send.
         quota = client.account.get_withdrawal_quotas(withdrawal.currency, withdrawal.chain)
         why = amount_problem(quota, withdrawal.amount, withdrawal.fee_deduct_type)
@@ -366,6 +418,22 @@ def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
     audit(withdrawal, "sending", detail=f"Sending to KuCoin with remark {withdrawal.remark}")
     try:
         return _withdraw(client, lease, withdrawal)
+    except NOTHING_EXECUTED as exc:
+        if first_send:
+            _not_sent(lease, withdrawal, exc)
+        elif isinstance(exc, ServiceUnavailableError):
+            audit(withdrawal, "outcome_unknown", detail=f"{error_in_words(exc)} It is looked up by its remark before any retry.")
+        raise  # worth another try (TRANSIENT_ERRORS)
+    except KEY_REFUSED as exc:
+        # Failed rather than approved again: the task does not retry a refused key, so its job fails at once,
+        # and an approved withdrawal would be sent by the schedule every 2 minutes, refused each time, then
+        # sent whenever the key is fixed, long after staff were told it failed. Nothing was sent: staff fix
+        # the key and request it again (its quota checked and approved anew).
+        if first_send:
+            words = (f"Not sent: KuCoin refused the broker's key ({error_in_words(exc)}). Nothing was withdrawn: "
+                     "fix the key, then request the withdrawal again.")
+            _fail(withdrawal, words, code=error_code(exc), message=words, lease=lease)
+        raise
     except BadRequestError as exc:
         # Sent only after a look-up found nothing: KuCoin's refusal is final.
         _fail(withdrawal, f"KuCoin refused it: {error_in_words(exc)}", code=error_code(exc), message=exc.msg, lease=lease)
@@ -436,6 +504,8 @@ def broker_withdrawals_sync(*, run: JobRun) -> int:
             withdrawal_send(withdrawal_id=withdrawal_id)
         except LeaseHeld:
             pass  # another worker is on it
+        except NotListedYet:
+            pass  # KuCoin may still be making it: looked up again by a later run
         except (BadRequestError, ValidationError):
             pass  # recorded on the withdrawal, in words
         run.progress(done, len(open_ids), f"{done} of {len(open_ids)} open withdrawals")

@@ -36,6 +36,7 @@ AUDIT_ACTIONS = {
     "outcome_unknown": "No answer from KuCoin", "looked_up": "Looked up by remark", "found": "Found at KuCoin",
     "sent": "Accepted by KuCoin", "status": "KuCoin status", "cancel_requested": "Cancel asked",
     "cancel_accepted": "Cancel accepted by KuCoin", "cancel_refused": "Cancel refused by KuCoin", "failed": "Failed",
+    "not_sent": "Not sent (nothing reached KuCoin)",
 }
 
 

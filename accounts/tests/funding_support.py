@@ -55,3 +55,15 @@ EVM_ADDRESS = "0x" + "ab" * 20
 TON_ADDRESS = "EQ" + "A" * 46
 XRP_ADDRESS = "r" + "9" * 30
 AMOUNT = Decimal("25")
+
+
+def approved_withdrawal(*, operator, approver, amount: Decimal = Decimal("25")):
+    """A withdrawal to TRX_ADDRESS, requested and approved, its send task not run yet (nothing is queued
+    inside a test's transaction)."""
+    from accounts.services.withdrawals import withdrawal_approve, withdrawal_request
+
+    quota_snapshot()
+    withdrawal = withdrawal_request(currency="USDT", chain="trx", address=TRX_ADDRESS, amount=amount,
+                                    requested_by=operator)
+    withdrawal_approve(withdrawal=withdrawal, approver=approver, confirm_unlisted=True)
+    return withdrawal

@@ -87,7 +87,8 @@ def test_a_transfer_kucoin_refuses_cancels_the_withdrawal(customer, sandbox, fin
     operator = make_staff("operator", "olga-operator")
     payout, job = payout_request(sub_account=customer, currency="USDT", chain="trx", address=TRX_ADDRESS,
                                  amount=Decimal("99999"), requested_by=operator)
-    finished(job)
+    job = finished(job)
+    assert job.state == Job.State.FAILED and "nothing is withdrawn" in job.error
     payout.transfer.refresh_from_db()
     payout.withdrawal.refresh_from_db()
     assert payout.transfer.state == Transfer.State.FAILED and payout.transfer.error_code

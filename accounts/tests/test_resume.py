@@ -134,3 +134,20 @@ def test_an_order_never_sent_is_not_given_up_while_order_jobs_are_under_way(db):
     assert [args for _, _, args in stalled_actions()] == []
     Job.objects.filter(pk=batch.pk).update(state=Job.State.SUCCEEDED)
     assert [args for _, _, args in stalled_actions()] == [(waiting.pk,)]
+
+
+def test_a_retirement_just_asked_for_or_under_way_is_not_started_a_second_time(db, make_staff):
+    from accounts.services.resume import stalled_actions
+    from accounts.services.retire import subaccount_retire, subaccount_retire_execute
+    from brokeroffice.jobs import JobRun
+    from brokeroffice.leases import LeaseHeld, lease_take
+
+    sub_account = SubAccount.objects.create(uid="100000099", account_name="retiring-one", state=SubAccount.State.ACTIVE)
+    SubAccount.objects.filter(pk=sub_account.pk).update(updated_at=timezone.now() - timedelta(days=30))
+    job = subaccount_retire(sub_account=sub_account)
+    # Asked for just now, though the row had not changed for a month: not "stalled".
+    assert [args for _, _, args in stalled_actions() if args == (sub_account.pk,)] == []
+
+    lease_take(SubAccount, sub_account.pk)  # the first execution is under way
+    with pytest.raises(LeaseHeld):
+        subaccount_retire_execute(sub_account_id=sub_account.pk, run=JobRun(str(job.pk)))

@@ -116,3 +116,123 @@ def test_a_transfer_job_ends_failed_when_its_transfer_failed_before_it_ran(custo
     assert job.state == Job.State.FAILED
     transfer.refresh_from_db()
     assert "failed" in job.error and transfer.error_message in job.error
+
+
+def test_a_transfer_whose_job_gives_up_before_reaching_kucoin_ends_failed_and_is_never_sent_later(customer, sandbox):
+    from accounts.services.resume import STALLED_AFTER, stalled_actions
+    from accounts.tasks import transfer_send_task
+    from brokeroffice.tasking import MAX_RETRIES
+
+    transfer, job = transfer_request(sub_account=customer, direction="OUT", currency="USDT", amount=Decimal("2"))
+    sandbox.set_fault("rate_limit", count=100, path=TRANSFER_PATH, method="POST")  # KuCoin busy on every attempt
+
+    result = transfer_send_task.apply(args=(str(job.pk), transfer.pk), retries=MAX_RETRIES, throw=False)
+
+    assert result.failed()
+    transfer.refresh_from_db()
+    assert (transfer.state, transfer.sent_at) == (Transfer.State.FAILED, None)
+    assert transfer.error_code == "429000" and transfer.error_message.startswith("Not sent")
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and "Nothing moved" in job.error
+    # The staff were told it failed: the resume schedule leaves it alone, and KuCoin never made it.
+    later = transfer.updated_at + STALLED_AFTER * 2
+    assert [args for _, _, args in stalled_actions(now=later) if args == (transfer.pk,)] == []
+    assert executed_sends() == 0 and transfers_with(sandbox.dump(), transfer.client_oid) == []
+
+
+
+def test_a_first_send_refused_at_kucoins_gateway_ends_failed_and_is_never_sent_later(customer, sandbox, settings):
+    from accounts.services.resume import STALLED_AFTER, stalled_actions
+    from kucoin.errors import PartnerSignatureError
+
+    transfer, _ = transfer_request(sub_account=customer, direction="OUT", currency="USDT", amount=Decimal("2"))
+    settings.KUCOIN_BROKER_KEY = "made-up-wrong-broker-key"  # KuCoin refuses the partner signature: 400201
+
+    with pytest.raises(PartnerSignatureError):
+        transfer_send(transfer_id=transfer.pk)
+
+    transfer.refresh_from_db()
+    assert (transfer.state, transfer.error_code) == (Transfer.State.FAILED, "400201")
+    later = transfer.updated_at + STALLED_AFTER * 2
+    assert [args for _, _, args in stalled_actions(now=later) if args == (transfer.pk,)] == []
+    assert transfers_with(sandbox.dump(), transfer.client_oid) == []
+
+
+def test_a_payout_whose_transfer_never_reached_kucoin_by_its_last_try_fails_whole(customer, sandbox, make_staff):
+    from accounts.models import BrokerWithdrawal
+    from accounts.services.payouts import payout_request
+    from accounts.services.resume import STALLED_AFTER, stalled_actions
+    from accounts.services.withdrawals import withdrawal_quota_fetch
+    from accounts.tasks import payout_advance_task
+    from accounts.tests.funding_support import TRX_ADDRESS, wallet_withdrawals
+    from brokeroffice.tasking import MAX_RETRIES
+
+    sandbox.make_deposit(customer.uid, "USDT", "100")
+    withdrawal_quota_fetch(currency="USDT", chain="trx")
+    payout, job = payout_request(sub_account=customer, currency="USDT", chain="trx", address=TRX_ADDRESS,
+                                 amount=Decimal("30"), requested_by=make_staff("operator", "olga-operator"))
+    sandbox.set_fault("rate_limit", count=100, path=TRANSFER_PATH, method="POST")  # KuCoin busy on every attempt
+
+    result = payout_advance_task.apply(args=(str(job.pk), payout.pk), retries=MAX_RETRIES, throw=False)
+
+    assert result.failed()
+    payout.transfer.refresh_from_db()
+    payout.withdrawal.refresh_from_db()
+    job.refresh_from_db()
+    assert payout.transfer.state == Transfer.State.FAILED
+    assert payout.withdrawal.state == BrokerWithdrawal.State.CANCELLED
+    assert job.state == Job.State.FAILED and "nothing is withdrawn" in job.error
+    # Staff were told: nothing sends the transfer later, and KuCoin made neither step.
+    later = payout.transfer.updated_at + STALLED_AFTER * 2
+    assert [args for _, _, args in stalled_actions(now=later) if args == (payout.transfer_id,)] == []
+    assert transfers_with(sandbox.dump(), payout.transfer.client_oid) == []
+    assert wallet_withdrawals(sandbox.dump(), payout.withdrawal.remark) == []
+
+
+@pytest.fixture
+def payout_of_processing_transfer(customer, sandbox, make_staff):
+    """A payout whose transfer KuCoin made, and which read as still processing when last looked at."""
+    from accounts.services.payouts import payout_request
+    from accounts.services.withdrawals import withdrawal_quota_fetch
+    from accounts.tests.funding_support import TRX_ADDRESS
+
+    sandbox.make_deposit(customer.uid, "USDT", "100")
+    withdrawal_quota_fetch(currency="USDT", chain="trx")
+    payout, job = payout_request(sub_account=customer, currency="USDT", chain="trx", address=TRX_ADDRESS,
+                                 amount=Decimal("30"), requested_by=make_staff("operator", "olga-operator"))
+    transfer_send(transfer_id=payout.transfer_id)
+    Transfer.objects.filter(pk=payout.transfer_id).update(state=Transfer.State.PROCESSING, completed_at=None)
+    return payout, job
+
+
+def test_a_payout_job_that_polled_its_transfer_a_while_still_retries_kucoins_5xx(payout_of_processing_transfer, sandbox):
+    from accounts.tasks import payout_advance_task
+    from brokeroffice.tasking import MAX_RETRIES
+
+    payout, job = payout_of_processing_transfer
+    # Every try of one read of the transfer fails (the client tries a GET four times); the next read works.
+    sandbox.set_fault("http_502", count=4, path="/api/v3/broker/nd/transfer/detail", method="GET")
+    polls = MAX_RETRIES + 2  # more looks at the processing transfer than a transient failure gets tries
+
+    payout_advance_task.apply(args=(str(job.pk), payout.pk), kwargs={"polls": polls}, retries=polls, throw=False)
+
+    job.refresh_from_db()
+    payout.transfer.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert payout.transfer.state == Transfer.State.SUCCEEDED
+
+
+def test_a_payout_job_leaves_a_transfer_kucoin_is_still_processing_to_the_schedule_without_failing(
+        payout_of_processing_transfer, monkeypatch):
+    from accounts.services import transfers
+    from accounts.tasks import PAYOUT_TRANSFER_POLLS, payout_advance_task
+
+    payout, job = payout_of_processing_transfer
+    monkeypatch.setattr(transfers, "_apply_detail", lambda transfer_id, detail: Transfer.State.PROCESSING)  # KuCoin: still processing
+
+    payout_advance_task.apply(args=(str(job.pk), payout.pk), kwargs={"polls": PAYOUT_TRANSFER_POLLS},
+                              retries=PAYOUT_TRANSFER_POLLS, throw=False)
+
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert "is processing" in job.message and "Follow broker withdrawals and payouts" in job.message

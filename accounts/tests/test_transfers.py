@@ -21,7 +21,9 @@ def test_a_transfer_moves_the_money_and_ends_done(customer, sandbox, finished):
     before = sandbox.dump()
     transfer, job = transfer_request(sub_account=customer, direction="OUT", currency="USDT", amount=Decimal("12.5"),
                                      broker_account_type="MAIN", sub_account_type="TRADE")
-    assert finished(job).state == Job.State.SUCCEEDED, Job.objects.get(pk=job.pk).error
+    job = finished(job)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.message.startswith("Broker → sub-account 12.5 USDT: done")  # the amount as staff typed it
 
     after = sandbox.dump()
     transfer.refresh_from_db()

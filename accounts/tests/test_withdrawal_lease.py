@@ -14,7 +14,7 @@ from accounts.models import BrokerWithdrawal
 from accounts.services import withdrawals
 from accounts.services.withdrawals import SYNC_GRACE, withdrawal_approve, withdrawal_request, withdrawal_send
 from accounts.tests.busy_pool import keep_first_execution_waiting
-from accounts.tests.funding_support import TRX_ADDRESS, quota_snapshot, wallet_withdrawals
+from accounts.tests.funding_support import TRX_ADDRESS, approved_withdrawal, quota_snapshot, wallet_withdrawals
 from brokeroffice.leases import LeaseHeld
 from brokeroffice.models import KuCoinCall
 from kucoin.errors import RateLimitError
@@ -24,12 +24,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def approved(sandbox_settings, make_staff):
-    """Approved, its send task not run yet (nothing is queued inside a test's transaction)."""
-    quota_snapshot()
-    withdrawal = withdrawal_request(currency="USDT", chain="trx", address=TRX_ADDRESS, amount=Decimal("25"),
-                                    requested_by=make_staff("operator", "olga-operator"))
-    withdrawal_approve(withdrawal=withdrawal, approver=make_staff("broker-admin", "ada-admin"), confirm_unlisted=True)
-    return withdrawal
+    return approved_withdrawal(operator=make_staff("operator", "olga-operator"),
+                               approver=make_staff("broker-admin", "ada-admin"))
 
 
 def held(dump: dict, uid: str, currency: str) -> Decimal:

@@ -45,6 +45,24 @@ def test_a_schedule_fires_once_per_minute_however_many_beats_send_it(db):
     assert ScheduledRun.objects.get().job == first
 
 
+
+def test_a_schedules_message_delivered_again_in_a_later_minute_does_not_fire_it_again(db, clock):
+    from brokeroffice.tasks import scheduled_job_task
+
+    # A worker died after starting the job but before acknowledging the message: the queue delivers the same
+    # message (same id) again, minutes later.
+    fire = lambda message_id: scheduled_job_task.apply(args=(queue_selftest_task.name, "Nightly thing"), task_id=message_id)
+    first = fire("beat-message-1").get()
+    clock(150)
+    again = fire("beat-message-1").get()
+    clock(60)
+    next_firing = fire("beat-message-2").get()
+
+    assert first is not None and again is None and next_firing is not None
+    started = Job.objects.filter(label="Nightly thing").values_list("pk", flat=True)
+    assert sorted(str(pk) for pk in started) == sorted([first, next_firing])
+
+
 def test_queue_lengths_count_what_waits(transactional_db, workers):
     workers.stop_shared()  # nothing may consume the message while it is counted
     purge_queues()

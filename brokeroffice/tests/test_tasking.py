@@ -34,3 +34,20 @@ def test_an_eager_task_leaves_its_callers_transaction_alone():
     kept = connection.connection
     _database_connection_checked(sender=_task(eager=True))
     assert connection.connection is kept and connection.in_atomic_block
+
+
+@pytest.mark.django_db
+def test_a_job_that_ends_on_kucoins_rate_limit_says_it_gave_up_not_that_it_will_try_again():
+    from brokeroffice.jobs import job_create, job_run
+    from brokeroffice.models import Job
+    from kucoin.errors import RateLimitError
+
+    job = job_create(kind="transfer_send", label="Transfer 1 USDT")
+    for _ in range(3):  # three deliveries of its task; the last one gives up
+        with pytest.raises(RateLimitError):
+            with job_run(str(job.pk)):
+                raise RateLimitError("Too Many Requests", code="429000", http_status=429)
+
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert job.error == "Gave up after 3 tries: KuCoin 429000: Too Many Requests — KuCoin's rate limit was reached."

@@ -39,8 +39,8 @@ from trading.calllog_buffer import calls_buffered, calls_flush
 from trading.clients import client_for_order
 from trading.models import Order
 from trading.services.orders import (
-    CLIENT_SECRETS, ORDER_FIELDS, UNUSED_SECRETS, failed_changes, near_futures_limit, order_check, resting_kind,
-    send_and_read,
+    CLIENT_SECRETS, ORDER_FIELDS, UNUSED_SECRETS, failed_changes, job_given_up, near_futures_limit, order_check,
+    order_resolve, resting_kind, send_and_read,
 )
 
 CHUNK_SIZE = 25
@@ -226,10 +226,13 @@ def orders_send_chunk(*, order_ids: list[int], job_id: str | None = None) -> dic
 
     An order whose send fails transiently (no answer, 5xx, rate limit) stays "may have reached KuCoin": the
     other orders' outcomes are recorded, every lease is given back, and the failure is raised for the task to
-    retry that order (looked up by clientOid first).
+    retry that order (looked up by clientOid first). Once the batch's job is shown failed, nothing is sent: the
+    chunk's orders are only looked up (`_chunk_resolved`), as for a single order (`order_send`).
     """
     from trading.tasks import order_verify_later
 
+    if job_given_up(job_id):
+        return _chunk_resolved(order_ids, job_id)
     claimed, until, near_limit, previously_sent = _claim_chunk(order_ids)
     held = [o.pk for o in claimed]
     if not claimed:
@@ -247,6 +250,27 @@ def orders_send_chunk(*, order_ids: list[int], job_id: str | None = None) -> dic
     for pk, changes in outcomes.items():
         if changes.get("state") == Order.State.OPEN and "verification" not in changes:
             order_verify_later(pk)  # placed, but the fetch failed: verified on its own
+    return outcomes
+
+
+def _chunk_resolved(order_ids: list[int], job_id: str) -> dict[int, dict]:
+    """A chunk whose batch's job is shown failed (another chunk ran out of retries or was refused for good): staff
+    take the batch for failed and may place it again, so its orders are never sent late. Each one still waiting is
+    settled as `order_resolve` settles a single order (KuCoin's order when an earlier attempt placed it, otherwise
+    failed, in words), and counted in the job's progress; the job stays failed with its own error."""
+    outcomes: dict[int, dict] = {}
+    waiting = list(Order.objects.filter(pk__in=order_ids, state__in=Order.SENDING_STATES)
+                   .order_by("pk").values_list("pk", flat=True))
+    with acting_as(_actor(job_id), job_id), calls_buffered():
+        try:
+            for pk in waiting:
+                order = order_resolve(order_id=pk)
+                if order is not None and order.state not in Order.SENDING_STATES:
+                    outcomes[pk] = {"state": order.state}
+        finally:
+            if outcomes:
+                with transaction.atomic():
+                    _job_progress(job_id, outcomes, timezone.now(), None)
     return outcomes
 
 

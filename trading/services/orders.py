@@ -80,6 +80,16 @@ class OrderNotSent(Exception):
     """The order was refused here before sending (no usable key, KuCoin's open-order limit reached)."""
 
 
+class OrderNotCancelled(Exception):
+    """KuCoin refused a cancel (e.g. 300002, cancelling suspended) and the order is still open: the cancel's job
+    fails with KuCoin's reason."""
+
+
+class ClientOidNotFoundYet(ServerError):
+    """On a re-send KuCoin refused the clientOid as already used (an earlier attempt's order) yet its look-up
+    does not show that order: worth another try (transient), never a rejection."""
+
+
 # -- what is sent ----------------------------------------------------------------------------------
 
 def _flag(value: bool) -> bool | None:
@@ -443,7 +453,7 @@ def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None =
     if order is None:
         return None  # deleted with its job: nothing to do
     with acting_for(order, job_id), calls_buffered():
-        if order.state in Order.SENDING_STATES and _job_given_up(job_id):
+        if order.state in Order.SENDING_STATES and job_given_up(job_id):
             order = order_resolve(order_id=order.pk) or order  # a message delivered again after it: never sent late
         elif order.state in Order.SENDING_STATES:
             _send(order, job_id)
@@ -455,7 +465,7 @@ def order_send(*, order_id: int, job_id: str | None = None, run: JobRun | None =
     return order
 
 
-def _job_given_up(job_id: str | None) -> bool:
+def job_given_up(job_id: str | None) -> bool:
     """Whether the order's job is shown failed (its retries ran out, or it was marked lost): staff take the order
     for not placed, so it is only looked up from then on."""
     return bool(job_id) and Job.objects.filter(pk=job_id, state=Job.State.FAILED).exists()
@@ -489,6 +499,11 @@ def _send(order: Order, job_id: str | None) -> None:
     return None
 
 
+CLIENT_OID_USED_ELSEWHERE = ("this clientOid is already used at KuCoin by another order (not placed from this "
+                             "back-office). This order was not placed, and nothing of the other order is recorded "
+                             "here. Place it again with a new clientOid if it is still wanted.")
+
+
 def send_and_read(client, order: Order, *, sent_before: bool, ask_kucoin_count: bool) -> dict:
     """With the row's lease held: looks up, sends, reads back; returns the columns to record."""
     remote = find_by_client_oid(client, order) if sent_before else None
@@ -509,9 +524,19 @@ def send_and_read(client, order: Order, *, sent_before: bool, ask_kucoin_count: 
     except KuCoinValidationError as exc:
         return failed_changes(exc.msg)
     except KuCoinError as exc:
-        remote = find_by_client_oid(client, order) if _is_duplicate_client_oid(exc) else None
-        if remote is None:
+        if not _is_duplicate_client_oid(exc):
             return {"state": Order.State.REJECTED, "error_code": error_code(exc), "error_message": exc.msg}
+        if not sent_before:
+            # Nothing of this order was sent before: the order KuCoin holds under its clientOid is another one,
+            # placed outside the back-office. Recording that one as this one would show someone else's trade.
+            return {"state": Order.State.REJECTED, "error_code": error_code(exc),
+                    "error_message": f"{exc.msg}: {CLIENT_OID_USED_ELSEWHERE}"}
+        remote = find_by_client_oid(client, order)
+        if remote is None:
+            # The duplicate proves KuCoin holds an order with this clientOid (an earlier attempt's, most likely):
+            # not a rejection; looked up again on the task's retry.
+            raise ClientOidNotFoundYet(f"{exc.msg}: KuCoin holds an order with this clientOid but does not show it "
+                                       f"yet; it is looked up again", code=exc.code, endpoint=exc.endpoint)
         return remote_changes(remote, error_code="", error_message="")
     order.kucoin_order_id = ref.order_id
     try:
@@ -580,15 +605,20 @@ def order_cancel(*, order_id: int, run: JobRun | None = None) -> Order:
                 run.succeed(f"Nothing to cancel: {_summary(order)}")
             return order
         client = client_for_order(order)
+        refusal = None
         try:
             if order.market == Order.Market.SPOT:
                 client.spot.cancel_order(order.kucoin_order_id, order.symbol)
             else:
                 client.futures.cancel_order(order.kucoin_order_id)
         except BadRequestError as exc:
-            # Already done (filled or cancelled) at KuCoin: the fetch below tells which.
+            # Already done (filled or cancelled) at KuCoin, or refused (cancelling suspended): the fetch tells which.
+            refusal = exc
             Order.objects.filter(pk=order_id).update(error_code=error_code(exc), error_message=exc.msg)
-        apply_remote(order_id, fetch(client, order))
+        held = apply_remote(order_id, fetch(client, order))
+        if refusal is not None and held["state"] == Order.State.OPEN:
+            raise OrderNotCancelled(f"Not cancelled: KuCoin refused to cancel {order} ({error_in_words(refusal)}), "
+                                    f"and it is still open at KuCoin.")
         if run:
             run.succeed(_summary(order), {"order_id": order.pk})
         return order

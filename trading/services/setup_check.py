@@ -18,7 +18,7 @@ from brokeroffice.kucoin_errors import error_in_words
 from brokeroffice.models import Job
 from kucoin.errors import KuCoinError
 from trading.models import Order
-from trading.services.orders import OrderNotSent, order_cancel, order_check, order_send
+from trading.services.orders import OrderNotCancelled, OrderNotSent, order_cancel, order_check, order_send
 
 # Far below any market price: a post-only buy there rests and cannot fill.
 DEFAULTS = {
@@ -137,7 +137,11 @@ def broker_verify(*, uid: str, market: str, run: JobRun | None = None, order_id:
         try:
             order = order_cancel(order_id=order_id)
             order.refresh_from_db()
-            cancelled = " The test order was cancelled."
+            cancelled = (" The test order was cancelled." if order.state == Order.State.CANCELLED else
+                         f" The test order was not cancelled: KuCoin shows it {order.get_state_display().lower()}.")
+        except OrderNotCancelled as exc:
+            order.refresh_from_db()
+            cancelled = f" {exc} Cancel it on the order's page."
         except KuCoinError as exc:
             cancelled = f" Cancelling the test order failed ({error_in_words(exc)}): cancel it on the order's page."
     ok, words = verdict(order, market, partner)
