@@ -162,6 +162,11 @@ def _sub_account_rows(n: int) -> Iterator[tuple]:
                created, created, now, "", "")
 
 
+# The counts the tagged-share recount keeps per sub-account (day by day, and summed): the database refuses to drop
+# a sub-account they still point at (Django's CASCADE is not in the schema).
+TAG_SHARE_TABLES = ("trading_tagshare", "trading_tagshareaccount")
+
+
 def sub_accounts(n: int) -> float:
     """n sub-accounts; regenerating them first drops the orders and rebate records generated on them."""
     from accounts.models import SubAccount
@@ -171,15 +176,14 @@ def sub_accounts(n: int) -> float:
     def clear() -> None:
         _delete_recorded("orders", "trading_order")  # orders protect their sub-account
         _delete_recorded("rebate_records", "rebates_rebaterecord")
-        recorded = _recorded("sub_accounts")
-        if recorded:  # the tagged-share counts of those sub-accounts go with them
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM trading_tagshare WHERE sub_account_id BETWEEN %s AND %s", recorded[1:3])
+        with connection.cursor() as cursor:  # the tagged-share counts of the generated sub-accounts go with them
+            for counts in TAG_SHARE_TABLES:
+                cursor.execute(f"DELETE FROM {counts} WHERE sub_account_id IN "
+                               f"(SELECT id FROM {table} WHERE account_name LIKE 'gen-%%')")
         _delete_recorded("sub_accounts", table)
         with connection.cursor() as cursor:  # rows of an older generator or an interrupted run
             cursor.execute(f"DELETE FROM {table} WHERE account_name LIKE 'gen-%%' "
-                           "AND id NOT IN (SELECT sub_account_id FROM trading_order) "
-                           "AND id NOT IN (SELECT sub_account_id FROM trading_tagshare)")
+                           "AND id NOT IN (SELECT sub_account_id FROM trading_order WHERE sub_account_id IS NOT NULL)")
 
     return _generate("sub_accounts", table, n, lambda: _write(table, SUB_ACCOUNT_COLUMNS, _sub_account_rows(n)), clear)
 
