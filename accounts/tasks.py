@@ -153,7 +153,7 @@ def withdrawal_quota_fetch_task(self, job_id: str, currency: str, chain: str) ->
 @shared_task(bind=True, name="accounts.broker_withdrawal_send")
 def broker_withdrawal_send_task(self, job_id: str, withdrawal_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
-        withdrawals.withdrawal_send(withdrawal_id=withdrawal_id, run=run)
+        withdrawals.withdrawal_send(withdrawal_id=withdrawal_id, run=run, last_try=on_last_try(self))
 
 
 @shared_task(bind=True, name="accounts.broker_withdrawal_cancel")

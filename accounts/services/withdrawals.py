@@ -38,6 +38,7 @@ from brokeroffice.kucoin_errors import NOTHING_EXECUTED, error_code, error_in_wo
 from brokeroffice.leases import Lease, LeaseHeld, LeaseLost, leased
 from brokeroffice.models import Job
 from brokeroffice.roles import BROKER_ADMIN, OPERATOR, has_role
+from brokeroffice.tasking import TRANSIENT_ERRORS
 from kucoin.account import AccountAPI
 from kucoin.errors import (AuthenticationError, BadRequestError, OutcomeUnknownError, PartnerSignatureError, ServerError,
                            ServiceUnavailableError)
@@ -444,8 +445,35 @@ def _send(client, lease: Lease, withdrawal: BrokerWithdrawal) -> str:
         raise
 
 
-def withdrawal_send(*, withdrawal_id: int, run: JobRun | None = None) -> BrokerWithdrawal:
-    """Sends an approved withdrawal once, then reads its status."""
+def withdrawal_send(*, withdrawal_id: int, run: JobRun | None = None, last_try: bool = False) -> BrokerWithdrawal:
+    """Sends an approved withdrawal once, then reads its status. `last_try`: the job's last attempt; a transient
+    failure then hands the withdrawal to the follow-up schedule, and the job ends saying so."""
+    try:
+        return _send_and_read(withdrawal_id, run)
+    except TRANSIENT_ERRORS as exc:
+        if not (last_try and run):
+            raise
+        return _left_to_schedule(withdrawal_id, run, exc)
+
+
+def _left_to_schedule(withdrawal_id: int, run: JobRun, exc: Exception) -> BrokerWithdrawal:
+    """An approved withdrawal, or one whose outcome is unknown, is the schedule's to send or look up: the job ends
+    saying so, not failed (staff told "failed" may request it again, and then two go out)."""
+    withdrawal = BrokerWithdrawal.objects.get(pk=withdrawal_id)
+    schedule = "the schedule “Follow broker withdrawals and payouts”"
+    if withdrawal.state == BrokerWithdrawal.State.APPROVED and withdrawal.sent_at is None:
+        run.succeed(f"{withdrawal}: not sent yet ({error_in_words(exc)}). Nothing reached KuCoin. It stays approved, "
+                    f"and {schedule} sends it within minutes, unless it is cancelled first.", {"state": withdrawal.state})
+    elif withdrawal.state in BrokerWithdrawal.SENDABLE_STATES:
+        run.succeed(f"{withdrawal}: KuCoin's answer is not known yet ({error_in_words(exc)}). {schedule.capitalize()} "
+                    "looks it up by its remark and sends it only if KuCoin never received it: do not request it "
+                    "again.", {"state": withdrawal.state})
+    else:
+        raise exc
+    return withdrawal
+
+
+def _send_and_read(withdrawal_id: int, run: JobRun | None) -> BrokerWithdrawal:
     with leased(BrokerWithdrawal, withdrawal_id) as lease:
         withdrawal = BrokerWithdrawal.objects.select_related("payout__transfer").get(pk=withdrawal_id)
         if withdrawal.state in BrokerWithdrawal.SENDABLE_STATES and not ready_to_send(withdrawal):

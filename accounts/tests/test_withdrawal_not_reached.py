@@ -111,3 +111,43 @@ def test_a_first_send_refused_for_the_brokers_key_fails_in_words_and_is_not_sent
     assert wallet_withdrawals(sandbox.dump(), approved.remark) == []
     approved.refresh_from_db()
     assert approved.state == BrokerWithdrawal.State.FAILED
+
+
+def test_a_job_whose_last_try_never_reached_kucoin_leaves_the_approved_withdrawal_to_the_schedule(
+        sandbox, approved, clock):
+    sandbox.set_fault("rate_limit", count=1000, path="/api/v3/withdrawals", method="POST")
+
+    job = job_create(kind="broker_withdrawal_send", label=f"Send: {approved}")
+    with job_run(str(job.pk)) as run:
+        withdrawal_send(withdrawal_id=approved.pk, run=run, last_try=True)
+
+    # Not "failed": staff who read that may request it again, and the schedule sends this one anyway.
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert "not sent yet (KuCoin: rate-limit" in job.message, job.message
+    assert "stays approved" in job.message and "unless it is cancelled" in job.message
+    approved.refresh_from_db()
+    assert approved.state == BrokerWithdrawal.State.APPROVED and approved.sent_at is None
+    assert wallet_withdrawals(sandbox.dump(), approved.remark) == []
+
+    # KuCoin has room again: the schedule sends it, once.
+    sandbox.clear_faults()
+    clock(SYNC_GRACE.total_seconds() + 1)
+    assert follow().state == Job.State.SUCCEEDED
+    assert len(wallet_withdrawals(sandbox.dump(), approved.remark)) == 1
+    approved.refresh_from_db()
+    assert approved.state == BrokerWithdrawal.State.PROCESSING
+
+
+def test_on_its_last_try_a_job_still_fails_a_withdrawal_refused_for_the_brokers_key(sandbox, approved):
+    set_withdrawal_permission(sandbox, False)
+
+    job = job_create(kind="broker_withdrawal_send", label=f"Send: {approved}")
+    with pytest.raises(AuthenticationError):
+        with job_run(str(job.pk)) as run:
+            withdrawal_send(withdrawal_id=approved.pk, run=run, last_try=True)
+
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and "400007" in job.error
+    approved.refresh_from_db()
+    assert approved.state == BrokerWithdrawal.State.FAILED
