@@ -9,9 +9,10 @@ from django.utils import timezone
 from accounts.clients import broker_client
 from accounts.models import KycSubmission, SubAccount
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code, refused
+from brokeroffice.kucoin_errors import error_code, error_in_words
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
+from brokeroffice.tasking import TRANSIENT_ERRORS
 from kucoin.errors import KuCoinError
 
 PHOTO_FIELDS = ("front_photo", "backend_photo", "face_photo")
@@ -32,15 +33,16 @@ def kyc_submit(*, sub_account: SubAccount, data: dict, requested_by=None) -> tup
 
 
 def kyc_submit_send(*, submission_id: int, run: JobRun, last_try: bool = False) -> KycSubmission:
-    """Sending twice only re-submits the same documents, so a retry needs no check first. A refusal, or any
-    KuCoin error on the job's last try, fails the submission: the resume schedule then leaves it alone, and
-    staff submit it again."""
+    """Sending twice only re-submits the same documents, so a retry needs no check first. A refusal, any error
+    not worth another try, or any error on the job's last try fails the submission: the resume schedule then
+    leaves it alone, and staff submit it again."""
     with leased(KycSubmission, submission_id):
-        submission = KycSubmission.objects.select_related("sub_account").get(pk=submission_id)
+        # The personal data is read (decrypted) inside the try: a key removed too early fails the submission.
+        submission = KycSubmission.objects.select_related("sub_account").defer("personal_data").get(pk=submission_id)
         if submission.state == KycSubmission.State.SUBMITTED:
             return submission
-        data = json.loads(submission.personal_data)
         try:
+            data = json.loads(submission.personal_data)
             broker_client().broker.submit_kyc(
                 client_uid=submission.sub_account.uid, first_name=data["first_name"], last_name=data["last_name"],
                 issue_country=data["issue_country"], birth_date=data["birth_date"],
@@ -48,11 +50,13 @@ def kyc_submit_send(*, submission_id: int, run: JobRun, last_try: bool = False) 
                 expire_date=data["expire_date"], front_photo=data.get("front_photo") or None,
                 backend_photo=data.get("backend_photo") or None, face_photo=data["face_photo"],
             )
-        except KuCoinError as exc:
-            if refused(exc) or last_try:
+        except Exception as exc:
+            # Only an error worth another try leaves it pending (for the task's next try, or the resume
+            # schedule): any other would be sent again every half hour, and fail again.
+            if last_try or not isinstance(exc, TRANSIENT_ERRORS):
                 KycSubmission.objects.filter(pk=submission_id).update(
-                    state=KycSubmission.State.FAILED, error_code=error_code(exc), error_message=exc.msg
-                )
+                    state=KycSubmission.State.FAILED, error_code=error_code(exc),
+                    error_message=exc.msg if isinstance(exc, KuCoinError) else error_in_words(exc)[:2000])
             raise
         # The photos are KuCoin's business now: keep only what staff need to recognise the submission.
         kept = {k: v for k, v in data.items() if k not in PHOTO_FIELDS}

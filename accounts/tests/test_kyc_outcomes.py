@@ -62,3 +62,20 @@ def test_a_submission_kucoin_was_unavailable_for_on_the_last_try_ends_failed(cus
     assert (submission.state, submission.error_code, job.state) == (KycSubmission.State.FAILED, "503000", Job.State.FAILED)
     assert "Gave up after" in job.error
     assert not_resumed(submission) and kyc_at_kucoin(sandbox, customer.uid) == before
+
+
+def test_a_submission_whose_data_cannot_be_read_ends_failed_in_words_on_the_first_try(customer, sandbox, settings):
+    from cryptography.fernet import Fernet
+
+    before = kyc_at_kucoin(sandbox, customer.uid)
+    submission, job = kyc_submit(sub_account=customer, data=DATA)
+    # The key that encrypted it was removed before `rotate_encryption_keys` ran: no try would ever read it.
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    kyc_submit_task.apply(args=(str(job.pk), submission.pk), retries=0, throw=False)
+
+    state, message = KycSubmission.objects.filter(pk=submission.pk).values_list("state", "error_message").get()
+    job.refresh_from_db()
+    assert (state, job.state) == (KycSubmission.State.FAILED, Job.State.FAILED)
+    assert message.startswith("Cannot decrypt") and "FIELD_ENCRYPTION_KEYS" in job.error
+    assert not_resumed(submission) and kyc_at_kucoin(sandbox, customer.uid) == before
