@@ -27,7 +27,7 @@ BENCHMARKS = [
     ("bench_ratelimit.py", ["--seconds", "40"], ["--seconds", "4", "--quota", "60", "--window-ms", "300", "--callers", "2"]),
     ("bench_orders.py", ["--orders", "2000", "--rounds", "3"], ["--orders", "10"]),
     ("bench_rebate_ingest.py", ["--rows", "1000000", "--floor"], ["--rows", "1000"]),
-    ("bench_rebate_reports.py", ["--records", "5000000"], ["--records", "2000", "--repeat", "2"]),
+    ("bench_rebate_reports.py", ["--records", "5000000"], ["--smoke", "--records", "2000", "--repeat", "2"]),
 ]
 
 

@@ -1,6 +1,6 @@
 """Rebate report pages on 5,000,000 records: median answer time of each page.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/rebates_reports python bench/bench_rebate_reports.py [--records 5000000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/rebates_reports python bench/bench_rebate_reports.py [--records 5000000] [--smoke]
 
 Fills rebates_rebaterecord (in the benchmarks' own database, <DATABASE_URL's name>_bench: it migrates it
 and replaces its records) with
@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--keep", action="store_true",
                         help="reuse the records if the count already matches, and keep them afterwards")
+    parser.add_argument("--smoke", action="store_true",
+                        help="sub-accounts and orders at a tiny scale, in a database of its own (a check that it runs)")
     from bench.results import Result, add_json_out_argument, write_results
 
     add_json_out_argument(parser)
@@ -45,7 +47,9 @@ def main() -> int:
         return 0
     from bench.django_env import setup_django
 
-    setup_django(migrate=True)  # a database of the benchmarks' own: <DATABASE_URL's name>_bench
+    # A database of the benchmarks' own: <DATABASE_URL's name>_bench. A smoke run has one of its own, so that it
+    # neither replaces the records made at full scale nor makes the full scale's orders.
+    setup_django(migrate=True, database_suffix="_bench_smoke_reports" if args.smoke else "_bench")
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -56,8 +60,9 @@ def main() -> int:
 
     settings.ALLOWED_HOSTS = ["testserver"]
     setup_test_environment()
-    orders = generate.SCALE["orders"]
-    generate.ensure(sub_accounts=generate.SCALE["sub_accounts"], orders=orders)  # what the reconciliation counts
+    scale = generate.SMOKE_SCALE if args.smoke else generate.SCALE
+    orders = scale["orders"]
+    generate.ensure(sub_accounts=scale["sub_accounts"], orders=orders)  # what the reconciliation counts
     existing = RebateRecord.objects.count() if args.keep else -1
     if args.keep and not RebateWeekTotal.objects.exists():
         existing = -1

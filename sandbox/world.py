@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -82,10 +83,6 @@ class World:
         self.ratelimiter = RateLimiter(self)
         self.faults = Faults(self)
         self.validate_responses = False     # the test fixture turns it on (needs jsonschema)
-        # Seeded data is dated relative to this anchor (start of the current UTC day), not to "now",
-        # so the same seed gives the same dump on every reset and in every process of the day.
-        import time as _time
-        self.anchor_ms = int(_time.time() * 1000) // 86_400_000 * 86_400_000
         from .app import load_modules       # every module that registers a section or a route
         load_modules()
         self.reset()
@@ -115,6 +112,10 @@ class World:
             if seed is not None:
                 self.seed_value = seed
             self.rng = random.Random(self.seed_value)
+            # Seeded data is dated relative to this anchor (start of the current UTC day), not to "now", so
+            # the same seed gives the same dump on every reset and in every process of the day; taken again
+            # on every reset, so that a world reset after midnight has a history up to the new yesterday.
+            self.anchor_ms = int(time.time() * 1000) // 86_400_000 * 86_400_000
             self.clock = Clock()
             self.ratelimiter.reset_counters()
             self.faults.clear()

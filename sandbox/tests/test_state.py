@@ -101,3 +101,25 @@ def test_never_submitted_kyc_is_none(sandbox):
     uid = kc.post("/api/v1/broker/nd/account", {"accountName": "kyc-none-1"}).json()["data"]["uid"]
     st = kc.get("/api/kyc/ndBroker/proxyClient/status/list", {"clientUids": uid}).json()["data"]
     assert st == [{"clientUid": int(uid), "status": "NONE", "rejectReason": None}]
+
+
+def test_a_reset_after_midnight_seeds_history_up_to_the_new_yesterday(monkeypatch):
+    """A test session outlives a UTC day: the world reset for a test after midnight has its seeded trading (and
+    so its rebates) up to the day before, as a client asking for "yesterday" expects."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    import sandbox.world as world_module
+
+    def accrual_days(world) -> list[str]:
+        return sorted({row["date"] for row in world.dump()["rebates"]["accruals"]})
+
+    first_day = datetime(2026, 11, 24, 23, 50, tzinfo=timezone.utc)
+    monkeypatch.setattr(world_module, "time", SimpleNamespace(time=lambda: first_day.timestamp()))
+    world = world_module.World()
+    assert accrual_days(world)[-1] == "2026-11-23"
+
+    after_midnight = first_day + timedelta(minutes=20)
+    monkeypatch.setattr(world_module, "time", SimpleNamespace(time=lambda: after_midnight.timestamp()))
+    world.reset()
+    assert accrual_days(world)[-1] == "2026-11-24"
