@@ -3,8 +3,9 @@
 
 Prints one JSON line first ({"urls", "broker", "oauth", "control"}), then serves until SIGINT or
 SIGTERM. --state FILE: loaded at start if it exists, saved on shutdown.
---fault SPEC: KIND[,probability=P][,count=N][,ms=MS][,family=F][,path=PREFIX][,method=M],
+--fault SPEC: KIND[,probability=P][,count=N][,ms=MS][,code=C][,msg=M][,family=F][,path=PREFIX][,method=M],
 e.g. --fault latency,ms=200,probability=0.1 --fault drop_after,count=1,path=/api/v1/broker/nd/transfer
+--fault refuse,code=300002,family=futures,method=DELETE,path=/api/v1/orders/
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def parse_fault(spec: str) -> tuple[str, dict]:
             opts[k] = float(v)
         elif k in ("count", "ms"):
             opts[k] = int(v)
-        elif k in ("family", "path", "method"):
+        elif k in ("family", "path", "method", "code", "msg"):
             opts[k] = v
         else:
             raise argparse.ArgumentTypeError(f"unknown fault option {k!r}")

@@ -19,6 +19,7 @@ from urllib.parse import unquote, unquote_plus
 from . import openapi
 from .auth import authenticate
 from .errors import ApiError
+from .faults import TERMINAL_ORDER
 from .routes import RawResponse, Request, Router, all_routes
 from .validation import validate_request
 from .world import json_default
@@ -89,15 +90,17 @@ class App:
             time.sleep(int(fired["latency"].opts.get("ms", 500)) / 1000.0)
         skew = int(fired["clock_skew"].opts.get("ms", 10_000)) if "clock_skew" in fired else 0
         now = world.clock.now_ms() + skew
-        for kind in ("drop_before", "http_500", "http_502", "http_503", "rate_limit"):
+        for kind in TERMINAL_ORDER:
             if kind in fired:
                 if kind == "drop_before":
                     return Outcome(drop=True)
-                code = {"http_500": "500000", "http_502": "502000", "http_503": "503000",
-                        "rate_limit": "429000"}[kind]
+                opts = fired[kind].opts
+                error = (ApiError(str(opts["code"]), opts.get("msg")) if kind == "refuse" else
+                         ApiError({"http_500": "500000", "http_502": "502000", "http_503": "503000",
+                                   "rate_limit": "429000"}[kind]))
                 with world.lock:
                     rl = world.ratelimiter.peek("public", client_ip, now)
-                return self._error(ApiError(code), rl)
+                return self._error(error, rl)
         out = self._kucoin(family, method, path, raw_query, headers, body, client_ip, now, skew)
         if "drop_after" in fired:
             return Outcome(drop=True)

@@ -8,6 +8,9 @@ Kinds (``KINDS``):
   drop_after   carry the action out, then close the connection without a response
   clock_skew   the server clock of the request is off by ``ms`` (default 10000; negative allowed)
   malformed    carry the action out, then answer 200 with a truncated, unparsable JSON body
+  refuse       answer KuCoin's error ``code`` (required; its usual HTTP status, 200 for a business code) with
+               ``msg`` (optional) without doing anything: a refusal the sandbox has no state for (cancelling
+               suspended during maintenance, 300002, say)
 
 ``count=N`` fires on the next N matching requests; ``probability=p`` fires on each matching request
 with probability p, drawn from an rng seeded from (world seed, kind), so a run repeats exactly.
@@ -20,9 +23,10 @@ import random
 from dataclasses import dataclass, field
 
 KINDS = ("latency", "rate_limit", "http_500", "http_502", "http_503", "drop_before", "drop_after",
-         "clock_skew", "malformed")
+         "clock_skew", "malformed", "refuse")
 # when several "answer instead" faults fire on one request, the first of this order wins
-TERMINAL_ORDER = ("drop_before", "http_500", "http_502", "http_503", "rate_limit")
+TERMINAL_ORDER = ("drop_before", "http_500", "http_502", "http_503", "rate_limit", "refuse")
+OPTIONS = {"refuse": ("code", "msg")}  # beside "ms", which every kind accepts
 
 
 @dataclass
@@ -69,8 +73,10 @@ class Faults:
         if count is not None and int(count) < 0:
             raise ValueError("count must be >= 0")
         for k in opts:
-            if k not in ("ms",):
+            if k not in ("ms", *OPTIONS.get(kind, ())):
                 raise ValueError(f"unknown option {k!r} for fault {kind!r}")
+        if kind == "refuse" and not str(opts.get("code") or "").isdigit():
+            raise ValueError("fault 'refuse' needs code=<KuCoin's error code>, e.g. code=300002")
         f = Fault(kind, None if probability is None else float(probability),
                   None if count is None else int(count), family, path, method, dict(opts))
         f.rng = random.Random(f"{self.world.seed_value}:fault:{kind}")

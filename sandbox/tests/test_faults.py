@@ -57,6 +57,22 @@ def test_error_faults_answer_without_acting(sandbox, kind, status, code):
     assert transfers_with(sandbox, f"err-{kind}") == []
 
 
+def test_refuse_answers_the_code_asked_without_acting(sandbox):
+    uid = sub_uid(sandbox)
+    sandbox.set_fault("refuse", count=1, code="200004", msg="Balance insufficient!", path=XFER)
+    r = Kc.broker(sandbox).post(XFER, body(uid, "refused-1"))
+    assert r.status_code == 200 and r.json() == {"code": "200004", "msg": "Balance insufficient!"}
+    assert transfers_with(sandbox, "refused-1") == []
+    # Fired once: the next request is carried out.
+    assert Kc.broker(sandbox).post(XFER, body(uid, "refused-2")).json()["code"] == "200000"
+    assert len(transfers_with(sandbox, "refused-2")) == 1
+
+
+def test_refuse_needs_a_code(sandbox):
+    r = requests.post(sandbox.control_url + "/faults", json={"kind": "refuse"}, timeout=5)
+    assert r.json()["code"] == "400100" and "code=" in r.json()["msg"]
+
+
 def test_malformed_body_after_the_action(sandbox):
     uid = sub_uid(sandbox)
     sandbox.set_fault("malformed", count=1)

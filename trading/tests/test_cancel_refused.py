@@ -5,7 +5,6 @@ from decimal import Decimal as D
 import pytest
 
 from brokeroffice.models import Job
-from sandbox.trading_errors import TradingError
 from trading.models import Order
 from trading.services.orders import order_cancel_request, order_send
 from trading.services.setup_check import broker_verify
@@ -18,13 +17,11 @@ FAR_LIMIT = dict(market="futures", symbol="XBTUSDTM", side="buy", type="limit", 
 
 
 @pytest.fixture
-def cancelling_suspended(sandbox, monkeypatch):
-    """KuCoin suspends cancelling on futures (as during maintenance): white-box, the sandbox's futures book refuses
-    every cancel with 300002 and keeps the order open."""
-    def refuse(*args, **kwargs):
-        raise TradingError("300002", "order placement/cancellation suspended")
-
-    monkeypatch.setattr(sandbox.world.section("trading").futures, "cancel", refuse)
+def cancelling_suspended(sandbox):
+    """KuCoin suspends cancelling on futures (as during maintenance): every cancel is refused with 300002 and the
+    order stays open."""
+    sandbox.set_fault("refuse", code="300002", msg="order placement/cancellation suspended", family="futures",
+                      method="DELETE", path="/api/v1/orders/")
 
 
 @pytest.mark.django_db
