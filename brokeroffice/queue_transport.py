@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from time import monotonic
+from pathlib import Path
+from time import monotonic, time
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -16,6 +17,21 @@ from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
 PARTIAL = ".part"  # "<n>_<uuid>.<queue>.msg.part" is not "<queue>.msg": readers skip it
+# A message is written in milliseconds: a partial file this old was left by a process that died writing it.
+PARTIAL_ABANDONED_AFTER_S = 3600
+
+
+def sweep_abandoned_partials(folder: str | Path) -> int:
+    """Deletes the partial message files a dead publisher left (no reader ever takes them). -> how many."""
+    swept = 0
+    for path in Path(folder).glob(f"*.msg{PARTIAL}"):
+        try:
+            if path.stat().st_mtime < time() - PARTIAL_ABANDONED_AFTER_S:
+                path.unlink()
+                swept += 1
+        except FileNotFoundError:  # renamed into place, or swept by another process, meanwhile
+            pass
+    return swept
 
 
 class Channel(filesystem.Channel):

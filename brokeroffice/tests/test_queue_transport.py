@@ -35,3 +35,28 @@ def test_a_worker_looking_while_a_message_is_written_sees_nothing_then_the_whole
             monkeypatch.undo()
         assert seen_while_writing == ["nothing"]
         assert taking._get("work") == {"task": "made-up"}
+
+
+def test_partial_files_a_dead_publisher_left_are_swept_when_a_process_starts(tmp_path):
+    import os
+    import time
+
+    from brokeroffice.celery import make_embedded_queue_folder
+    from brokeroffice.queue_transport import PARTIAL_ABANDONED_AFTER_S
+
+    abandoned = tmp_path / "1_dead.work.msg.part"
+    being_written = tmp_path / "2_live.work.msg.part"
+    message = tmp_path / "3_whole.work.msg"
+    for path in (abandoned, being_written, message):
+        path.write_text("{}")
+    long_ago = time.time() - PARTIAL_ABANDONED_AFTER_S - 60
+    os.utime(abandoned, (long_ago, long_ago))
+    os.utime(message, (long_ago, long_ago))
+
+    class Conf:  # what a process of the embedded queue is configured with
+        broker_url = "filesystem://"
+        broker_transport_options = {"data_folder_in": str(tmp_path)}
+
+    make_embedded_queue_folder(type("Sender", (), {"conf": Conf})())
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2_live.work.msg.part", "3_whole.work.msg"]
