@@ -284,7 +284,10 @@ class Deposit(FundsRecord):
     hash = models.CharField(max_length=200, help_text="Transaction hash (wallet id for internal deposits).")
 
     class Meta(FundsRecord.Meta):
-        constraints = [models.UniqueConstraint(fields=["uid", "currency", "hash"], name="deposit_unique_hash")]
+        # One transaction can pay several outputs to one address: KuCoin lists each, told apart by its wallet id
+        # ("hash@address@output").
+        constraints = [models.UniqueConstraint(fields=["uid", "currency", "hash", "wallet_tx_id"],
+                                               name="deposit_unique_output")]
         indexes = [models.Index(fields=["sub_account", "-kucoin_created_at"], name="deposit_subaccount_created")]
 
     def __str__(self) -> str:

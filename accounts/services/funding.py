@@ -16,6 +16,13 @@ from kucoin.models import Withdrawal as KuCoinWithdrawal
 FIRST_SYNC_DAYS = 90
 # Deposits change state (PROCESSING → SUCCESS) after they appear: look back over the last days again.
 OVERLAP = timedelta(days=2)
+# KuCoin lists a window newest first, with no pages: a sync reads its span one window at a time, oldest first,
+# and stores each window whole before asking for the next. Cut off (a 429, a restart), it has stored every
+# deposit before the window it was in, and the next sync starts OVERLAP before the newest one stored: no later
+# than that window's start, as long as a window is no longer than OVERLAP. (Read newest first in one go, a sync
+# cut off had stored only the newest deposits, and the older ones were never asked for again.)
+WINDOW = OVERLAP
+LIST_LIMIT = 1000  # deposits per call, KuCoin's maximum
 BATCH = 500
 # A deposit in one of these has ended. The rejections and ROLLBACK are the final ones of the longer status list
 # that third-party SDKs give (kucoin-api.md 3.10); anything else may still change.
@@ -26,18 +33,34 @@ DEPOSIT_FIELDS = ["sub_account", "amount", "fee", "address", "memo", "chain", "i
                   "remark", "kucoin_created_at", "kucoin_updated_at", "synced_at"]
 
 
+def _deposit_key(item: KuCoinDeposit) -> str:
+    """What tells a deposit apart beside its uid, currency and wallet id: its transaction hash; an internal
+    deposit has none (its wallet id, or else its moment, stands in)."""
+    if item.hash:
+        return item.hash
+    if item.wallet_tx_id or not item.created_at:
+        return f"inner:{item.wallet_tx_id}"
+    return f"inner:{int(item.created_at.timestamp() * 1000)}"
+
+
 def _deposit_row(item: KuCoinDeposit, sub_accounts: dict[str, int], now) -> Deposit:
     return Deposit(
         sub_account_id=sub_accounts.get(item.uid), uid=item.uid, currency=item.currency, amount=item.amount,
-        fee=item.fee, hash=item.hash or f"inner:{item.wallet_tx_id}", address=item.address, memo=item.memo,
+        fee=item.fee, hash=_deposit_key(item), address=item.address, memo=item.memo,
         chain=item.chain, is_inner=item.is_inner, wallet_tx_id=item.wallet_tx_id, status=item.status,
         remark=item.remark, kucoin_created_at=item.created_at, kucoin_updated_at=item.updated_at, synced_at=now,
     )
 
 
+DEPOSIT_KEY = ("uid", "currency", "hash", "wallet_tx_id")
+
+
 def _write_deposits(rows: list[Deposit]) -> None:
+    # One row per key (the last read wins): PostgreSQL refuses to upsert the same row twice in one statement.
+    unique = {tuple(getattr(row, field) for field in DEPOSIT_KEY): row for row in rows}
     with transaction.atomic():
-        Deposit.objects.bulk_create(rows, update_conflicts=True, unique_fields=["uid", "currency", "hash"], update_fields=DEPOSIT_FIELDS)
+        Deposit.objects.bulk_create(list(unique.values()), update_conflicts=True, unique_fields=list(DEPOSIT_KEY),
+                                    update_fields=[f for f in DEPOSIT_FIELDS if f != "wallet_tx_id"])
 
 
 def _read_again(client, deposit: Deposit) -> KuCoinDeposit | None:
@@ -64,6 +87,15 @@ def _refresh_open_deposits(client, *, before, sub_accounts: dict[str, int], now)
     return len(rows)
 
 
+def _windows(since, now):
+    """(start, end) of each window from `since` to `now`, oldest first."""
+    start = since
+    while start < now:
+        end = min(start + WINDOW, now)
+        yield start, end
+        start = end
+
+
 def deposits_sync(*, run: JobRun, since=None) -> int:
     """Upserts every deposit since the last one known (less an overlap), in batches, then re-reads the older
     ones that have not ended."""
@@ -72,17 +104,15 @@ def deposits_sync(*, run: JobRun, since=None) -> int:
         since = (latest - OVERLAP) if latest else timezone.now() - timedelta(days=FIRST_SYNC_DAYS)
     sub_accounts = dict(SubAccount.objects.exclude(uid=None).values_list("uid", "pk"))
     client = broker_client()
-    now, rows, count = timezone.now(), [], 0
-    for item in client.broker.iter_deposits(start=since, end=now):
-        rows.append(_deposit_row(item, sub_accounts, now))
-        if len(rows) >= BATCH:
-            _write_deposits(rows)
-            count += len(rows)
-            rows = []
-            run.progress(count, None, f"{count} deposits")
-    if rows:
-        _write_deposits(rows)
+    now, count = timezone.now(), 0
+    windows = list(_windows(since, now))
+    for done, (start, end) in enumerate(windows, start=1):
+        rows = [_deposit_row(item, sub_accounts, now)
+                for item in client.broker.iter_deposits(start=start, end=end, limit=LIST_LIMIT)]
+        for first in range(0, len(rows), BATCH):
+            _write_deposits(rows[first:first + BATCH])
         count += len(rows)
+        run.progress(done, len(windows), f"{count} deposits, up to {end:%Y-%m-%d %H:%M} UTC")
     older = _refresh_open_deposits(client, before=since, sub_accounts=sub_accounts, now=now)
     message = f"Synced {count} deposits since {since:%Y-%m-%d %H:%M} UTC"
     message += f", and read again {older} older ones still open." if older else "."
