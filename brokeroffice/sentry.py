@@ -1,6 +1,12 @@
-"""What Sentry may receive: its HTTP integration records every outgoing request's URL and query as a
-breadcrumb, and a query can carry an OAuth code or client secret (KuCoin's token call is a GET)."""
+"""What Sentry may receive. Its HTTP integration records every outgoing request's URL and query as a
+breadcrumb, and a query can carry an OAuth code or client secret (KuCoin's token call is a GET); an event of a
+web request carries that request's query (the OAuth callback's code and state); and a stack trace carries each
+frame's local variables (an access token in a header being built, say). None of these is sent."""
 from __future__ import annotations
+
+
+def _without_query(url):
+    return url.split("?", 1)[0] if isinstance(url, str) else url
 
 
 def breadcrumb_without_query(crumb: dict, hint: dict | None = None) -> dict:
@@ -8,6 +14,22 @@ def breadcrumb_without_query(crumb: dict, hint: dict | None = None) -> dict:
     data = crumb.get("data")
     if isinstance(data, dict):
         data.pop("http.query", None)
-        if isinstance(data.get("url"), str):
-            data["url"] = data["url"].split("?", 1)[0]
+        if "url" in data:
+            data["url"] = _without_query(data["url"])
     return crumb
+
+
+def event_without_query(event: dict, hint: dict | None = None) -> dict:
+    """`before_send`: the web request an event happened in, without its query."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        request.pop("query_string", None)
+        if "url" in request:
+            request["url"] = _without_query(request["url"])
+    return event
+
+
+def safe_options() -> dict:
+    """The options of `sentry_sdk.init` that keep secrets and personal data out of what is sent."""
+    return {"send_default_pii": False, "max_request_body_size": "never", "include_local_variables": False,
+            "before_breadcrumb": breadcrumb_without_query, "before_send": event_without_query}

@@ -327,21 +327,19 @@ LOGGING = {
     },
 }
 
-# Errors to Sentry when a DSN is given; no personal data, no request bodies.
+# Errors to Sentry when a DSN is given; no personal data, no request bodies or queries, no local variables.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
 
-    from brokeroffice.sentry import breadcrumb_without_query
+    from brokeroffice.sentry import safe_options
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
-        max_request_body_size="never",
-        before_breadcrumb=breadcrumb_without_query,
+        **safe_options(),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
     )
