@@ -141,7 +141,7 @@ PAYOUT_TRANSFER_POLLS = 60
 @shared_task(bind=True, name="accounts.deposit_address_fetch")
 def deposit_address_fetch_task(self, job_id: str, address_id: int) -> None:
     with job_run(job_id) as run, retrying(self):
-        deposit_addresses.deposit_address_fetch(address_id=address_id, run=run)
+        deposit_addresses.deposit_address_fetch(address_id=address_id, run=run, last_try=on_last_try(self))
 
 
 @shared_task(bind=True, name="accounts.withdrawal_quota_fetch")

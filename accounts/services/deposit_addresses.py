@@ -16,10 +16,11 @@ from django.utils import timezone
 from accounts.clients import make_key_client
 from accounts.models import DepositAddress, SubAccount, SubAccountApiKey
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code
+from brokeroffice.kucoin_errors import error_code, error_in_words
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
-from kucoin.errors import BadRequestError
+from brokeroffice.tasking import TRANSIENT_ERRORS
+from kucoin.errors import KuCoinError
 from kucoin.models import DepositAddress as KuCoinDepositAddress
 
 CURRENCY = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -73,6 +74,14 @@ def deposit_address_request(*, sub_account: SubAccount, currency: str, chain: st
     return address, job
 
 
+def _fetch(row: DepositAddress) -> KuCoinDepositAddress:
+    key = signing_key_of(row.sub_account)
+    if key is None:
+        raise ValidationError(f"{row.sub_account} has no API key whose secret is stored here.")
+    DepositAddress.objects.filter(pk=row.pk).update(sent_at=timezone.now())
+    return make_key_client(key).account.ensure_deposit_address(row.currency, row.chain, to=row.credited_account.lower())
+
+
 def _store(address_id: int, found: KuCoinDepositAddress) -> None:
     DepositAddress.objects.filter(pk=address_id).update(
         address=found.address, memo=found.memo, chain_name=found.chain_name, contract_address=found.contract_address or "",
@@ -81,21 +90,19 @@ def _store(address_id: int, found: KuCoinDepositAddress) -> None:
     )
 
 
-def deposit_address_fetch(*, address_id: int, run: JobRun | None = None) -> DepositAddress:
-    """In the worker: the address of (currency, chain), created at KuCoin when there is none."""
+def deposit_address_fetch(*, address_id: int, run: JobRun | None = None, last_try: bool = False) -> DepositAddress:
+    """In the worker: the address of (currency, chain), created at KuCoin when there is none. A failure not
+    worth another try (a refusal, no key to ask with), or any on the job's last try, is shown on the address in
+    words: nothing else would move it on from "being fetched"."""
     with leased(DepositAddress, address_id):
         row = DepositAddress.objects.select_related("sub_account").get(pk=address_id)
-        key = signing_key_of(row.sub_account)
-        if key is None:
-            raise ValidationError(f"{row.sub_account} has no API key whose secret is stored here.")
-        DepositAddress.objects.filter(pk=address_id).update(sent_at=timezone.now())
         try:
-            found = make_key_client(key).account.ensure_deposit_address(
-                row.currency, row.chain, to=row.credited_account.lower())
-        except BadRequestError as exc:
-            # A refusal (unknown chain, a key without the permission) is final: shown on the page in KuCoin's words.
-            DepositAddress.objects.filter(pk=address_id).update(state=DepositAddress.State.FAILED,
-                                                                error_code=error_code(exc), error_message=exc.msg)
+            found = _fetch(row)
+        except Exception as exc:
+            if last_try or not isinstance(exc, TRANSIENT_ERRORS):
+                DepositAddress.objects.filter(pk=address_id).update(
+                    state=DepositAddress.State.FAILED, error_code=error_code(exc),
+                    error_message=exc.msg if isinstance(exc, KuCoinError) else error_in_words(exc)[:2000])
             raise
         _store(address_id, found)
         row.refresh_from_db()

@@ -102,3 +102,37 @@ def test_the_command_prints_the_address_and_lists_without_a_chain(customer, sand
     assert address.address in listed.getvalue()
     with pytest.raises(CommandError, match="give --chain to create one"):
         call_command("deposit_address", sub_account.uid, "KCS", stdout=StringIO())
+
+
+def test_a_key_kucoins_gateway_refuses_leaves_the_address_failed_in_words_not_being_fetched(
+        customer, sandbox, finished):
+    sub_account, _ = customer
+    # The customer's key no longer lists this server's IP address in its whitelist.
+    sandbox.set_fault("refuse", code="400006", msg="Invalid request IP, the current client IP is: 127.0.0.1.",
+                      path="/api/v3/deposit-address")
+    address, job = deposit_address_request(sub_account=sub_account, currency="USDT", chain="trx")
+    job = finished(job)
+    assert job.state == Job.State.FAILED and "400006" in job.error
+    address.refresh_from_db()
+    assert address.state == DepositAddress.State.FAILED and address.error_code == "400006"
+
+
+def test_an_address_kucoin_was_unavailable_for_on_the_jobs_last_try_is_failed_in_words(customer, sandbox):
+    from accounts.tasks import deposit_address_fetch_task
+    from brokeroffice.tasking import MAX_RETRIES
+
+    from accounts.services.deposit_addresses import deposit_address_record
+    from brokeroffice.jobs import job_create
+
+    sub_account, _ = customer
+    sandbox.set_fault("http_503", path="/api/v3/deposit-address")
+    # Recorded as a request records it; its task is run here, as on its last try (not queued to the worker).
+    address = deposit_address_record(sub_account=sub_account, currency="USDT", chain="trx")
+    job = job_create(kind="deposit_address_fetch", label=f"Deposit address for {address}")
+
+    deposit_address_fetch_task.apply(args=(str(job.pk), address.pk), retries=MAX_RETRIES, throw=False)
+
+    job.refresh_from_db()
+    address.refresh_from_db()
+    assert job.state == Job.State.FAILED and "Gave up after" in job.error
+    assert address.state == DepositAddress.State.FAILED and address.error_code == "503000"
