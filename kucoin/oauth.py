@@ -170,12 +170,12 @@ class OAuthClient:
         headers = {"Authorization": f"bearer {access_token}"}
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else b"{}"
         headers["Content-Type"] = "application/json"
-        data = self._call("POST", self.api_key_add_path, headers=headers, raw=payload, create=True)
-        return FastApiKey.parse(data)
+        return self._call("POST", self.api_key_add_path, headers=headers, raw=payload, create=True,
+                          parse=FastApiKey.parse)
 
     # -- plumbing --
     def _call(self, method: str, path: str, *, params=None, data=None, headers=None, raw=None,
-              create: bool = False) -> Any:
+              create: bool = False, parse: Callable[[Any], Any] | None = None) -> Any:
         endpoint = f"{method} {path}"
         started = time.perf_counter()
         status = code = err = None
@@ -200,15 +200,33 @@ class OAuthClient:
                 msg = str(body.get("msg") or "") if isinstance(body, dict) else ""
                 raise OutcomeUnknownError(f"KuCoin answered HTTP {status}{f' ({msg})' if msg else ''}; the key may "
                                           "exist", code=code, http_status=status, endpoint=endpoint)
+            if create and status < 400 and not isinstance(body, dict):
+                # A truncated or foreign body under a non-error status says nothing about the key: it may exist.
+                raise OutcomeUnknownError(f"unreadable answer from KuCoin (HTTP {status}); the key may exist",
+                                          http_status=status, endpoint=endpoint)
             if body is None:
                 raise _oauth_error(f"unreadable answer (HTTP {status})", None, status, endpoint)
             if not isinstance(body, dict):
                 raise _oauth_error("unexpected answer", None, status, endpoint)
             if "access_token" in body and status == 200:  # token endpoints answer unwrapped
                 return body
-            ok = status == 200 and (body.get("success") is True or code in ("200", "200000"))
+            ok = 200 <= status < 300 and (body.get("success") is True or code in ("200", "200000"))
             if ok:
-                return body.get("data")
+                if parse is None:
+                    return body.get("data")
+                try:
+                    return parse(body.get("data"))
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    if not create:
+                        raise
+                    # KuCoin said success but sent no usable key (data null, fields missing): it may have made one.
+                    raise OutcomeUnknownError(f"KuCoin answered success without a usable key (HTTP {status}); the "
+                                              "key may exist", code=code, http_status=status,
+                                              endpoint=endpoint) from None
+            if create and status < 400 and code is None and body.get("success") is not False and not body.get("error"):
+                # Neither success nor a refusal KuCoin would word (a code, success false, an error): unknown.
+                raise OutcomeUnknownError(f"KuCoin's answer (HTTP {status}) is neither a key nor a refusal; the key "
+                                          "may exist", http_status=status, endpoint=endpoint)
             msg = str(body.get("msg") or body.get("error_description") or body.get("error") or f"HTTP {status}")
             if body.get("error") in ("invalid_token", "invalid_grant") and "expire" not in msg.lower():
                 msg = f"{body.get('error')}: {msg}"

@@ -11,7 +11,10 @@ Who does what:
 - the task (`fastapi_connect_complete`) exchanges the code for tokens, stores them encrypted with their
   expiry times, and creates the key with the bearer token;
 - a schedule (`fastapi_tokens_refresh`) refreshes access tokens before their hour is up; a connection whose
-  refresh token ran out needs the customer to connect again (its key keeps working).
+  refresh token ran out needs the customer to connect again (its key keeps working);
+- a key creation whose task gave up without a key is asked for again by the resume schedule, or after the
+  customer logs in again on the same row: always under the same apiName, so never as a second key;
+- workers write only their own fields and never over a disconnect (`_write`): a disconnect always stands.
 
 No token, code or state ever goes into a log line, a page, or an error message; the call log records
 the OAuth calls by path only.
@@ -84,6 +87,26 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+class ConnectionDisconnected(Exception):
+    """Staff disconnected the connection while a worker was acting on it: the worker stops there."""
+
+
+def _write(connection: FastApiConnection, *, touch: bool = True, **changes) -> None:
+    """Saves `changes` to the row (and the object) unless staff disconnected it meanwhile.
+
+    A worker's copy of the row was read before its KuCoin call; saving it whole afterwards would put back the tokens
+    and the state a disconnect made during the call removed. So workers write only their own fields, and never over
+    a disconnect. `touch=False` leaves `updated_at`, which says when the connection last made progress.
+    """
+    if touch:
+        changes["updated_at"] = timezone.now()
+    if not FastApiConnection.objects.filter(pk=connection.pk).exclude(state=State.DISCONNECTED).update(**changes):
+        raise ConnectionDisconnected(f"Nothing more to do: customer {connection.customer_ref}'s connection was "
+                                     "disconnected meanwhile.")
+    for name, value in changes.items():
+        setattr(connection, name, value)
+
+
 # -- refusals in words ---------------------------------------------------------------------------
 
 @dataclass(eq=False)
@@ -148,8 +171,10 @@ def fastapi_connect_start(*, customer_ref: str, browser_nonce: str, redirect_uri
     """A pending connection for the customer and the KuCoin login URL to send them to.
 
     A customer who starts again while a login is pending keeps the same row with a fresh state, so the
-    public start URL cannot fill the table; an already connected customer is told so. `browser_nonce` is the
-    value of the starting browser's login cookie: only that browser can finish the login.
+    public start URL cannot fill the table; an already connected customer is told so. So does a customer whose key
+    creation ended without a key (the task gave up, or failed): the row keeps its apiName and `sent_at`, so the key
+    asked for after the new login cannot be a second one. `browser_nonce` is the value of the starting browser's
+    login cookie: only that browser can finish the login.
     """
     try:
         customer_ref = validate_customer_ref(customer_ref)
@@ -179,26 +204,46 @@ def fastapi_connect_start(*, customer_ref: str, browser_nonce: str, redirect_uri
     with transaction.atomic():
         latest = (FastApiConnection.objects.select_for_update().filter(customer_ref=customer_ref)
                   .exclude(state__in=[State.FAILED, State.DISCONNECTED]).order_by("-pk").first())
-        if latest is not None and latest.state in (State.CONNECTED, State.KEY_CREATED):
+        if latest is not None and (latest.state == State.KEY_CREATED
+                                   or latest.state == State.CONNECTED and latest.api_key):
             raise _refuse("start_already_connected", f"connection {latest.pk} is already {latest.state}",
                           "Your KuCoin account is already connected",
                           "There is nothing more to do. If something does not work, contact the broker's support.",
                           status=200, customer_ref=customer_ref)
+        if latest is not None and latest.state == State.CONNECTED and key_creation_under_way(latest, now):
+            raise _refuse("start_in_progress", f"connection {latest.pk} is creating its key",
+                          "Your KuCoin account is being connected",
+                          "We are asking KuCoin to create your API key. Please wait a few minutes, then check "
+                          "again.", status=200, customer_ref=customer_ref)
         if latest is not None and latest.code and not latest.failure_kind and latest.state_used_at \
                 and latest.state_used_at > now - STATE_TTL:  # the worker has not exchanged the code yet
             raise _refuse("start_in_progress", f"connection {latest.pk} is being completed",
                           "Your KuCoin account is being connected",
                           "We are finishing the connection you started a moment ago. Please wait a minute, then "
                           "check again.", status=200, customer_ref=customer_ref)
-        connection = latest or FastApiConnection(customer_ref=customer_ref)
-        connection.state_digest = _digest(state)
-        connection.state_expires_at = now + STATE_TTL
-        connection.state_used_at = None
-        connection.redirect_url = row.redirect_url
-        connection.code, connection.code_received_at = "", None
-        connection.failure_kind = ""
-        connection.save()
+        login = {"state_digest": _digest(state), "state_expires_at": now + STATE_TTL, "state_used_at": None,
+                 "redirect_url": row.redirect_url, "code": "", "code_received_at": None, "failure_kind": ""}
+        if latest is not None:
+            # Only the login's fields: a worker may be writing the row's tokens or key (it holds no lock).
+            FastApiConnection.objects.filter(pk=latest.pk).update(**login, updated_at=now)
+            latest.refresh_from_db()
+            connection = latest
+        else:
+            connection = FastApiConnection.objects.create(customer_ref=customer_ref, **login)
     return connection, oauth_client(row).authorize_url(row.redirect_url, state)
+
+
+def key_creation_under_way(connection: FastApiConnection, now: datetime | None = None) -> bool:
+    """Whether a worker holds the connection, or its key creation may still be retried by its task.
+
+    As the customer's status page reads it: from the callback until the task's whole retry schedule is over,
+    unless the attempt ended with a failure.
+    """
+    now = now or timezone.now()
+    if connection.lease_until is not None and connection.lease_until > now:
+        return True
+    return bool(connection.code_received_at is not None and not connection.failure_kind
+                and connection.updated_at and connection.updated_at > now - STALLED_AFTER)
 
 
 # -- connect: the callback ------------------------------------------------------------------------
@@ -355,23 +400,22 @@ def _failure_kind(exc: OAuthError, *, lost_before: bool = False) -> str:
     return "kucoin_refused"
 
 
-def _store_tokens(connection: FastApiConnection, tokens) -> None:
+def _token_fields(tokens) -> dict:
     now = timezone.now()
-    connection.access_token = tokens.access_token
-    connection.access_expires_at = tokens.expires_at
-    connection.refresh_token = tokens.refresh_token or ""
     # KuCoin's answer has no refresh lifetime: it is documented as 3 days.
-    connection.refresh_expires_at = now + timedelta(days=3) if tokens.refresh_token else None
-    connection.tokens_refreshed_at = now
+    return {"access_token": tokens.access_token, "access_expires_at": tokens.expires_at,
+            "refresh_token": tokens.refresh_token or "",
+            "refresh_expires_at": now + timedelta(days=3) if tokens.refresh_token else None,
+            "tokens_refreshed_at": now}
 
 
-def _fail(connection: FastApiConnection, kind: str, exc: BaseException | None = None, *, keep_state: bool = False) -> None:
-    connection.failure_kind = kind
-    connection.error_code = error_code(exc) if exc is not None else ""
-    connection.error_message = getattr(exc, "msg", "") if exc is not None else ""
+def _fail(connection: FastApiConnection, kind: str, exc: BaseException | None = None, *, keep_state: bool = False,
+          **changes) -> None:
+    changes.update(failure_kind=kind, error_code=error_code(exc) if exc is not None else "",
+                   error_message=getattr(exc, "msg", "") if exc is not None else "")
     if not keep_state:
-        connection.state = State.FAILED
-    connection.save()
+        changes["state"] = State.FAILED
+    _write(connection, **changes)
 
 
 class ConnectionFailed(Exception):
@@ -383,26 +427,29 @@ def fastapi_connect_complete(*, connection_id: int, run: JobRun) -> FastApiConne
     with leased(FastApiConnection, connection_id):
         connection = FastApiConnection.objects.get(pk=connection_id)
         with closing(oauth_client(connection=connection)) as client:
-            return _connect_complete(connection, client, run)
+            try:
+                return _connect_complete(connection, client, run)
+            except ConnectionDisconnected as exc:
+                run.succeed(str(exc))
+                return FastApiConnection.objects.get(pk=connection_id)
 
 
 def _connect_complete(connection: FastApiConnection, client: OAuthClient, run: JobRun) -> FastApiConnection:
     if connection.code:
         run.progress(1, 3, "Exchanging the authorization code for tokens")
-        code, connection.code = connection.code, ""
         try:
-            tokens = client.exchange_code(code, connection.redirect_url)
+            tokens = client.exchange_code(connection.code, connection.redirect_url)
         except ServerError:
             raise  # a 5xx (an OAuthServerError too) is KuCoin's trouble, not a refusal: the task tries again
         except OAuthError as exc:
+            # A connection that held tokens before keeps its state, and with it the apiName of a key creation that
+            # may have gone through: the customer's next login reuses it rather than starting a row of its own.
             _fail(connection, "code_refused" if "grant" in (exc.msg or "") else _failure_kind(exc), exc,
-                  keep_state=connection.state == State.RECONNECT_NEEDED)
+                  keep_state=connection.state in (State.RECONNECT_NEEDED, State.CONNECTED), code="")
             raise ConnectionFailed(failure_for_staff(connection)) from None
-        _store_tokens(connection, tokens)
-        connection.connected_at = timezone.now()
-        connection.state = State.KEY_CREATED if connection.api_key else State.CONNECTED
-        connection.error_code = connection.error_message = connection.failure_kind = ""
-        connection.save()
+        _write(connection, code="", **_token_fields(tokens), connected_at=timezone.now(),
+               state=State.KEY_CREATED if connection.api_key else State.CONNECTED,
+               error_code="", error_message="", failure_kind="")
     if connection.state == State.CONNECTED and not connection.api_key:
         run.progress(2, 3, "Asking KuCoin to create the API key")
         _create_key(connection, client)
@@ -425,8 +472,7 @@ def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
     row = fastapi_settings()
     lost_before = connection.sent_at is not None
     if not connection.api_name:
-        connection.api_name = f"broker-{connection.pk}-{secrets.token_hex(3)}"  # chosen and saved before sending
-        connection.save(update_fields=["api_name", "updated_at"])
+        _write(connection, api_name=f"broker-{connection.pk}-{secrets.token_hex(3)}")  # chosen and saved before sending
     if lost_before and not row.send_api_name:
         # Without a name KuCoin cannot tell us whether the lost call made the key: never send a second one.
         _fail(connection, "key_unknown")
@@ -444,44 +490,56 @@ def _create_key(connection: FastApiConnection, client: OAuthClient) -> None:
     except (OutcomeUnknownError, ServerError):
         raise  # retried by the task: the same apiName (or no second call at all) makes a second key impossible
     except OAuthError as exc:
-        _fail(connection, _failure_kind(exc, lost_before=lost_before), exc)
+        kind = _failure_kind(exc, lost_before=lost_before)
+        # After a lost answer this refusal says nothing about the earlier call: the row stays connected with its
+        # apiName, so that the customer's next login asks under that name instead of a new row making a second key.
+        _fail(connection, kind, exc, keep_state=lost_before and kind != "key_lost")
         raise ConnectionFailed(failure_for_staff(connection)) from None
-    connection.api_name = key.api_name or connection.api_name
-    connection.api_key = key.api_key
-    connection.api_secret = key.secret  # encrypted on save, never shown
-    connection.api_passphrase = key.passphrase
-    connection.broker_id = key.broker_id or ""
-    connection.auth_group = ",".join(key.auth_group)
-    connection.ip_whitelist = key.ip_whitelist or ""
-    connection.key_created_at = timezone.now()
-    connection.key_in_use = True
-    connection.state = State.KEY_CREATED
-    connection.error_code = connection.error_message = connection.failure_kind = ""
-    connection.save()
+    key_fields = {"api_name": key.api_name or connection.api_name, "api_key": key.api_key,
+                  "api_secret": key.secret, "api_passphrase": key.passphrase,  # encrypted on save, never shown
+                  "broker_id": key.broker_id or "", "auth_group": ",".join(key.auth_group),
+                  "ip_whitelist": key.ip_whitelist or "", "key_created_at": timezone.now()}
+    try:
+        _write(connection, **key_fields, key_in_use=True, state=State.KEY_CREATED, error_code="", error_message="",
+               failure_kind="")
+    except ConnectionDisconnected:
+        # Disconnected during the call: the disconnect stands, and the key KuCoin made is kept (not orphaned) but
+        # not used: staff stopped this customer before the key existed.
+        FastApiConnection.objects.filter(pk=connection.pk).update(**key_fields, key_in_use=False,
+                                                                  updated_at=timezone.now())
+        raise ConnectionDisconnected(
+            f"Customer {connection.customer_ref}'s connection was disconnected while KuCoin created its key: API key "
+            f"{key.api_key} is recorded on it, not used for trading, and it stays disconnected.") from None
 
 
 def _send_key_creation(connection: FastApiConnection, client: OAuthClient, row: FastApiSettings):
     """One key-creation call; `sent_at` says it may have reached KuCoin while that is possible."""
     sent_before = connection.sent_at
-    connection.sent_at = timezone.now()
-    connection.save(update_fields=["sent_at", "updated_at"])
+    _write(connection, sent_at=timezone.now())  # nothing is sent for a connection staff disconnected
     try:
         return client.create_api_key(connection.access_token, body=_key_body(row, connection))
     except (TokenExpiredError, RateLimitError, ServiceUnavailableError):
         # Refused before anything was made, or never arrived: not a lost answer for the next attempt.
+        FastApiConnection.objects.filter(pk=connection.pk).update(sent_at=sent_before, updated_at=timezone.now())
         connection.sent_at = sent_before
-        connection.save(update_fields=["sent_at", "updated_at"])
         raise
 
 
 def _refresh_tokens(connection: FastApiConnection, client: OAuthClient) -> None:
     tokens = client.refresh(connection.refresh_token)
-    _store_tokens(connection, tokens)
-    connection.save()
+    # No progress of the connection: a stalled key creation must still look stalled to its page and the schedule.
+    _write(connection, touch=False, **_token_fields(tokens))
 
 
 # Failures after which KuCoin surely made no key.
 DEFINITE_REFUSALS = ("duplicate_api_name", "too_many_keys", "token_expired", "kucoin_refused")
+
+
+def _refused_by_older_code(connection: FastApiConnection) -> bool:
+    """Whether a row failed "kucoin_refused" by older code on an answer that left the outcome unknown: a 5xx, or
+    an unreadable answer to the key creation."""
+    return connection.error_code.startswith("5") or connection.error_message.startswith(
+        ("unreadable answer", "unexpected answer"))
 
 
 def key_retry_refusal(connection: FastApiConnection, now: datetime | None = None) -> str:
@@ -501,7 +559,8 @@ def key_retry_refusal(connection: FastApiConnection, now: datetime | None = None
     if connection.state == State.FAILED and connection.failure_kind == "key_unknown":
         return ("KuCoin may have made a key whose answer was lost, and without an apiName that cannot be checked: the "
                 "customer deletes that key at KuCoin (API Management) and connects again.")
-    if connection.state == State.CONNECTED and connection.updated_at and connection.updated_at > now - STALLED_AFTER:
+    if connection.state == State.CONNECTED and not connection.failure_kind and connection.updated_at \
+            and connection.updated_at > now - STALLED_AFTER:
         return ("The key is still being created (KuCoin's answer may be on its way, or the task is waiting to try "
                 "again): wait for that attempt to end, then look again.")
     return ""
@@ -524,9 +583,11 @@ def fastapi_key_retry(*, connection: FastApiConnection, requested_by=None) -> Jo
             changes = {"state": State.CONNECTED, "failure_kind": "", "error_code": "", "error_message": "",
                        "updated_at": timezone.now()}  # also marks the attempt in flight for a second click
             if connection.state == State.FAILED and connection.failure_kind in DEFINITE_REFUSALS \
-                    and not connection.error_code.startswith("5"):  # a 5xx (older rows) left the outcome unknown
+                    and not _refused_by_older_code(connection):
                 changes["sent_at"] = None  # nothing was made: a "name taken" next time is not a lost key
-            FastApiConnection.objects.filter(pk=connection.pk).update(**changes)
+            if not (FastApiConnection.objects.filter(pk=connection.pk).exclude(state=State.DISCONNECTED)
+                    .update(**changes)):
+                raise ValidationError("This connection was disconnected meanwhile.")
     except LeaseHeld:
         raise ValidationError("A worker is creating the key right now: wait for it to finish, then look "
                               "again.") from None
@@ -537,12 +598,8 @@ def fastapi_key_retry(*, connection: FastApiConnection, requested_by=None) -> Jo
 # -- token upkeep ---------------------------------------------------------------------------------
 
 def _reconnect_needed(connection: FastApiConnection, message: str, exc: BaseException | None = None) -> None:
-    connection.state = State.RECONNECT_NEEDED
-    connection.access_token = connection.refresh_token = ""  # useless now; the key keeps working
-    connection.error_code = error_code(exc) if exc is not None else ""
-    connection.error_message = message
-    connection.failure_kind = ""
-    connection.save()
+    _write(connection, state=State.RECONNECT_NEEDED, access_token="", refresh_token="",  # useless now; the key works
+           error_code=error_code(exc) if exc is not None else "", error_message=message, failure_kind="")
 
 
 def fastapi_tokens_refresh(*, run: JobRun) -> dict:
@@ -579,6 +636,8 @@ def fastapi_tokens_refresh(*, run: JobRun) -> dict:
         except (LeaseHeld, *TRANSIENT_ERRORS) as exc:
             logger.warning("Fast API refresh of connection %s left for the next run: %s", pk, type(exc).__name__)
             counts["later"] += 1
+        except ConnectionDisconnected:
+            pass  # staff disconnected it during the call: the tokens KuCoin just issued are not kept
         run.progress(done, len(ids), f"{done} of {len(ids)} connections")
     counts["forgotten"], _ = (FastApiConnection.objects.filter(state=State.PENDING, code_received_at__isnull=True,
                                                                state_expires_at__lt=now - ABANDONED_AFTER).delete())
@@ -591,18 +650,22 @@ def fastapi_tokens_refresh(*, run: JobRun) -> dict:
 # -- disconnect -----------------------------------------------------------------------------------
 
 def fastapi_disconnect(*, connection: FastApiConnection, mark_key_unused: bool) -> FastApiConnection:
-    """Deletes the tokens (KuCoin has no revocation call); on request the key is no longer used here."""
+    """Deletes the tokens (KuCoin has no revocation call); on request the key is no longer used here.
+
+    Wins over a worker in the middle of a KuCoin call for the connection: workers never write over a disconnected
+    row (`_write`), and this writes only its own fields, so a key arriving at the same moment is kept.
+    """
     with transaction.atomic():
         connection = FastApiConnection.objects.select_for_update().get(pk=connection.pk)
         if connection.state == State.DISCONNECTED and not (mark_key_unused and connection.key_in_use):
             raise ValidationError("This connection is already disconnected.")
-        connection.access_token = connection.refresh_token = connection.code = ""
-        connection.state_digest = None
+        now = timezone.now()
+        changes = {"access_token": "", "refresh_token": "", "code": "", "state_digest": None,
+                   "state": State.DISCONNECTED, "disconnected_at": now, "updated_at": now}
         if mark_key_unused:
-            connection.key_in_use = False
-        connection.state = State.DISCONNECTED
-        connection.disconnected_at = timezone.now()
-        connection.save()
+            changes["key_in_use"] = False
+        FastApiConnection.objects.filter(pk=connection.pk).update(**changes)
+        connection.refresh_from_db()
     return connection
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import KycSubmission, SubAccount, SubAccountApiKey, Transfer
+from accounts.models import FastApiConnection, KycSubmission, SubAccount, SubAccountApiKey, Transfer
 from brokeroffice.jobs import JobRun, job_start
 from brokeroffice.models import Job
 
@@ -48,6 +48,14 @@ def stalled_actions(now=None) -> list[tuple[str, object, tuple]]:
     for row in _stalled(transfers.select_related("sub_account"), now):
         found.append((f"Resume: {row}", tasks.transfer_send_task, (row.pk,)))
     found += _stalled_orders(now)
+    # A Fast API key whose task gave up without a key or a failure: asked for again under the same apiName, which
+    # KuCoin refuses if the lost call made the key. Only while the tokens can still be refreshed.
+    keys_due = (FastApiConnection.objects.filter(state=FastApiConnection.State.CONNECTED, api_key__isnull=True,
+                                                 failure_kind="", refresh_expires_at__gt=now)
+                .exclude(refresh_token=""))
+    for row in _stalled(keys_due, now):
+        found.append((f"Resume: create the API key of customer {row.customer_ref}", tasks.fastapi_connect_task,
+                      (row.pk,)))
     pending_kyc = KycSubmission.objects.filter(state=KycSubmission.State.PENDING).select_related("sub_account")
     for row in _stalled(pending_kyc, now, changed_field="created_at"):
         found.append((f"Resume: submit KYC of {row.sub_account}", tasks.kyc_submit_task, (row.pk,)))

@@ -276,3 +276,46 @@ def test_the_login_cookie_is_http_only_lax_short_lived_and_secure_over_https(cli
     # The same browser keeps its value, so two logins started in it can both finish.
     assert start(client, "cust-0099").cookies["kucoin_login"].value == cookie.value
     assert client.get("/connect/kucoin/", {"customer": "cust-0100"}, secure=True).cookies["kucoin_login"]["secure"]
+
+
+def _connected_without_key(**fields) -> FastApiConnection:
+    """A connection whose tokens are held and whose key was asked for under broker-1-abc123, no answer yet."""
+    now = timezone.now()
+    return FastApiConnection.objects.create(**{
+        "customer_ref": "cust-0042", "state": "connected", "api_name": "broker-1-abc123", "sent_at": now,
+        "access_token": "made-up-access-token", "access_expires_at": now + timedelta(minutes=40),
+        "refresh_token": "made-up-refresh-token", "refresh_expires_at": now + timedelta(days=2),
+        "code_received_at": now, "connected_at": now, **fields})
+
+
+def test_while_the_key_is_being_created_the_start_url_asks_the_customer_to_wait(client, configured, caplog):
+    row = _connected_without_key()
+    with caplog.at_level(logging.WARNING, logger="accounts.fastapi"):
+        response = start(client)
+    page = response.content.decode()
+    assert response.status_code == 200 and "is being connected" in page and "already connected" not in page
+    assert "start_in_progress" in caplog.text
+    row.refresh_from_db()
+    assert row.state_digest is None and row.sent_at is not None  # nothing changed
+
+
+@pytest.mark.parametrize("fields", [
+    {"updated_at": "an hour ago"},  # the task gave up long ago: the status page says "stalled"
+    {"failure_kind": "token_expired"},  # refused after a lost answer: the page says "connect again"
+], ids=["stalled", "ended-with-a-failure"])
+def test_a_customer_left_without_a_key_logs_in_again_on_the_same_connection(client, configured, sandbox, fields):
+    row = _connected_without_key(failure_kind=fields.get("failure_kind", ""))
+    if "updated_at" in fields:
+        FastApiConnection.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    page = client.get(f"/connect/kucoin/status/{row.public_id}/").content.decode()
+    assert "Connect KuCoin again" in page and "/connect/kucoin/?customer=cust-0042" in page
+
+    response = start(client)
+    assert response.status_code == 302 and response["Location"].startswith(sandbox.urls["oauth"] + "/oauth?")
+    state = dict(parse_qsl(urlsplit(response["Location"]).query))["state"]
+    assert FastApiConnection.objects.count() == 1
+    row_after = FastApiConnection.objects.get()
+    # The same row: its apiName and the record of the earlier call stay, so the next key asked for is no second one.
+    assert (row_after.pk, row_after.api_name, row_after.sent_at) == (row.pk, "broker-1-abc123", row.sent_at)
+    assert row_after.state_digest == _digest(state) and row_after.failure_kind == ""
+    assert row_after.access_token == "made-up-access-token"

@@ -336,3 +336,162 @@ def test_a_429_on_key_creation_is_waited_out_even_without_an_api_name(client, co
     assert job.state == Job.State.SUCCEEDED, job.error
     assert job.attempts == 2 and connection.state == "key_created"
     assert set(keys_of(sandbox.dump(), alice["uid"])) - before == {connection.api_key}
+
+
+# -- a key creation that ended without a key (finding: the customer was stuck) ------------------------------
+
+KEY_ADD = "/_oauth/resource/ucenter/outer/api-key/add"
+
+
+def _stalled_without_key(sandbox, ref, *, made_before: bool):
+    """A connection whose task gave up after a key-creation call whose answer never came (as after KuCoin kept
+    failing, or an unexpected error): connected, no key, untouched for an hour. With `made_before`, that lost
+    call made the key at KuCoin."""
+    from django.utils import timezone
+
+    row, tokens = _connected_without_key(sandbox, ref, api_name=f"broker-stuck-{ref}")
+    if made_before:
+        oauth_client().create_api_key(tokens.access_token, body={"apiName": row.api_name})
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    FastApiConnection.objects.filter(pk=row.pk).update(sent_at=an_hour_ago, code_received_at=an_hour_ago,
+                                                       updated_at=an_hour_ago)
+    return row
+
+
+@pytest.mark.parametrize("made_before", [False, True], ids=["lost-call-made-nothing", "lost-call-made-the-key"])
+def test_a_customer_whose_key_creation_stalled_connects_again_and_never_gets_a_second_key(
+        client, configured, sandbox, finished, made_before):
+    alice = customer(sandbox)
+    row = _stalled_without_key(sandbox, "cust-0042", made_before=made_before)
+    keys_before = set(keys_of(sandbox.dump(), alice["uid"]))
+    status_url = f"/connect/kucoin/status/{row.public_id}/"
+    page = client.get(status_url).content.decode()
+    assert "KuCoin did not answer us" in page and "Connect KuCoin again" in page
+
+    # The page's link leads to KuCoin's login again, not to "already connected".
+    start = client.get("/connect/kucoin/", {"customer": "cust-0042"})
+    assert start.status_code == 302 and start["Location"].startswith(sandbox.urls["oauth"]), start.content[:300]
+    callback = local(log_in_at_kucoin(start["Location"], alice["username"], alice["password"]))
+    assert client.get(callback)["Location"] == status_url  # the same connection, with its apiName
+    job = finished(Job.objects.filter(kind="fastapi_connect").latest("created_at"))
+    connection = FastApiConnection.objects.get(customer_ref="cust-0042")
+    assert connection.pk == row.pk and connection.api_name == row.api_name
+
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in keys_before}
+    page = client.get(status_url).content.decode()
+    if made_before:
+        # KuCoin refuses the name the lost call used: the customer deletes that key instead of getting a second.
+        assert job.state == Job.State.FAILED and connection.failure_kind == "key_lost"
+        assert new_keys == {} and "Delete the key named below" in page and row.api_name in page
+    else:
+        assert job.state == Job.State.SUCCEEDED, job.error
+        assert connection.state == "key_created" and list(new_keys) == [connection.api_key]
+        assert new_keys[connection.api_key]["label"] == row.api_name
+        assert "Your KuCoin account is connected" in page
+
+
+def test_a_refusal_after_a_lost_answer_keeps_the_connection_so_connecting_again_makes_no_second_key(
+        client, configured, sandbox, finished):
+    alice = customer(sandbox)
+    row = _stalled_without_key(sandbox, "cust-0042", made_before=True)
+    keys_before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.advance_time(3 * 86400 + 60)  # the tokens ran out at KuCoin meanwhile
+    job = _complete(finished, row)
+    row.refresh_from_db()
+    assert job.state == Job.State.FAILED and row.failure_kind == "token_expired"
+    status_url = f"/connect/kucoin/status/{row.public_id}/"
+    assert "ran out before we could finish" in client.get(status_url).content.decode()
+
+    # The customer connects again: the same connection asks under the same name, and KuCoin refuses it.
+    start = client.get("/connect/kucoin/", {"customer": "cust-0042"})
+    assert client.get(local(log_in_at_kucoin(start["Location"], alice["username"], alice["password"])))["Location"] \
+        == status_url
+    finished(Job.objects.filter(kind="fastapi_connect").latest("created_at"))
+    assert FastApiConnection.objects.get(customer_ref="cust-0042").failure_kind == "key_lost"
+    assert set(keys_of(sandbox.dump(), alice["uid"])) == keys_before
+
+
+def test_the_resume_schedule_finishes_a_key_creation_whose_task_gave_up(configured, sandbox, finished):
+    from accounts.tasks import resume_stalled_task
+
+    alice = customer(sandbox)
+    row = _stalled_without_key(sandbox, "cust-0043", made_before=False)
+    keys_before = set(keys_of(sandbox.dump(), alice["uid"]))
+    job = finished(job_start(kind="resume_stalled", label="Resume", task=resume_stalled_task))
+    assert job.result == {"resumed": 1}, job.message
+    resumed = finished(Job.objects.get(requested_by_label="resume"))
+    assert resumed.state == Job.State.SUCCEEDED, resumed.error
+    row.refresh_from_db()
+    assert row.state == "key_created"
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in keys_before}
+    assert list(new_keys) == [row.api_key] and new_keys[row.api_key]["label"] == row.api_name
+    # Done: the next run finds nothing.
+    assert finished(job_start(kind="resume_stalled", label="Resume", task=resume_stalled_task)).result == {"resumed": 0}
+
+
+# -- a disconnect while a worker waits for KuCoin (finding: the worker's save undid it) -----------------------
+
+def _fired(sandbox, kind):
+    return any(f["kind"] == kind and f["fired"] for f in sandbox.faults())
+
+
+def test_a_disconnect_while_kucoin_creates_the_key_stands_and_the_key_made_is_kept(client, configured, sandbox, finished):
+    from brokeroffice.testing.waiting import wait_until
+
+    alice = customer(sandbox)
+    keys_before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("latency", count=1, path=KEY_ADD, ms=3000)
+    start = client.get("/connect/kucoin/", {"customer": "cust-0042"})
+    status_url = client.get(local(log_in_at_kucoin(start["Location"], alice["username"], alice["password"])))["Location"]
+    connection = FastApiConnection.objects.get(customer_ref="cust-0042")
+    wait_until(lambda: _fired(sandbox, "latency"), what="the key creation at KuCoin")
+    # Staff, while KuCoin is still answering; there is no key yet to mark unused.
+    fastapi_disconnect(connection=connection, mark_key_unused=False)
+
+    job = finished(Job.objects.get(kind="fastapi_connect"))
+    connection.refresh_from_db()
+    assert connection.state == "disconnected" and connection.access_token == "" and connection.refresh_token == ""
+    assert connection.key_in_use is False and not connection.key_usable and list(usable_connections()) == []
+    # The key KuCoin made is on record (its secret kept), not orphaned, and the job says what happened.
+    new_keys = set(keys_of(sandbox.dump(), alice["uid"])) - keys_before
+    assert new_keys == {connection.api_key} and connection.api_secret
+    assert job.state == Job.State.SUCCEEDED and "disconnected" in job.message
+    assert "This connection was closed" in client.get(status_url).content.decode()
+
+
+def test_a_disconnect_during_a_token_refresh_stands(client, configured, sandbox, finished):
+    from brokeroffice.testing.waiting import wait_until
+
+    connection, _, _ = connect(client, sandbox, finished)
+    sandbox.advance_time(55 * 60)
+    shift_clock(connection.pk, timedelta(minutes=55))
+    sandbox.set_fault("latency", count=1, path="/_oauth/refresh-token", ms=3000)
+    job = job_start(kind="fastapi_tokens_refresh", label="Refresh Fast API tokens", task=fastapi_tokens_refresh_task)
+    wait_until(lambda: _fired(sandbox, "latency"), what="the refresh at KuCoin")
+    fastapi_disconnect(connection=connection, mark_key_unused=True)
+
+    job = finished(job)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    connection.refresh_from_db()
+    assert connection.state == "disconnected" and connection.access_token == "" and connection.refresh_token == ""
+    assert connection.key_in_use is False and list(usable_connections()) == []
+    assert job.result["refreshed"] == 0
+
+
+# -- an unreadable answer to the key creation (finding: read as a refusal) ------------------------------------
+
+def test_an_unreadable_answer_to_key_creation_is_checked_under_the_same_name_never_read_as_a_refusal(
+        client, configured, sandbox, finished):
+    """KuCoin made the key but its answer came back truncated: the retry sends the same apiName, KuCoin refuses
+    it, and the customer is asked to delete that key, rather than being told to try again (a second key)."""
+    alice = customer(sandbox)
+    before = set(keys_of(sandbox.dump(), alice["uid"]))
+    sandbox.set_fault("malformed", count=1, path=KEY_ADD)
+    connection, job, status_url = connect(client, sandbox, finished)
+    assert job.state == Job.State.FAILED and job.attempts == 2
+    assert connection.failure_kind == "key_lost" and connection.api_key is None
+    new_keys = {k: v for k, v in keys_of(sandbox.dump(), alice["uid"]).items() if k not in before}
+    assert [v["label"] for v in new_keys.values()] == [connection.api_name]
+    assert "Delete the key named below" in client.get(status_url).content.decode()
+    calls = KuCoinCall.objects.filter(path=KEY_ADD).order_by("id")
+    assert [(c.http_status, c.error) for c in calls][0] == (200, "OutcomeUnknownError")

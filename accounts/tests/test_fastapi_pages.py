@@ -216,6 +216,10 @@ def test_after_a_definite_refusal_staff_ask_again(client, make_staff):
     {"state": "failed", "failure_kind": "key_lost"},  # KuCoin said the name is taken after a lost answer
     {"state": "connected", "stale": True},  # the task gave up long ago without an answer
     {"state": "failed", "failure_kind": "kucoin_refused", "error_code": "502000"},  # a 5xx, failed by older code
+    # a truncated 2xx answer, failed as a refusal by older code
+    {"state": "failed", "failure_kind": "kucoin_refused", "error_message": "unreadable answer (HTTP 200)"},
+    # refused after a lost answer: the row stays connected (with its name) and the attempt has ended
+    {"state": "connected", "failure_kind": "token_expired", "error_code": "401"},
 ])
 def test_after_an_unknown_outcome_a_retry_asks_under_the_same_name(client, make_staff, fields):
     """So that KuCoin refuses the key if the lost call made it, instead of making a second one."""

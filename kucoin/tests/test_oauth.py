@@ -82,7 +82,7 @@ def server():
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             status, payload = fake.handle(self.command, u.path, parse_qsl(u.query), dict(self.headers), body)
-            raw = json.dumps(payload).encode()
+            raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()  # bytes: sent as they are
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
@@ -190,3 +190,32 @@ def test_a_429_from_the_oauth_host_is_a_rate_limit_not_a_refusal(server):
     with pytest.raises(RateLimitError) as caught:
         OAuthClient(server.url, CLIENT_ID).exchange_code("code-1", "https://broker.example/cb")
     assert not isinstance(caught.value, OAuthError) and caught.value.code == "429000"
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"success":true,"code":"200","msg":"success","data":{"apiName":"desk-1","apiK',  # truncated on the way
+    b"<html>OK</html>",  # a proxy's page
+    {"success": True, "code": "200", "msg": "success", "retry": False, "data": None},
+    {"success": True, "code": "200", "msg": "success", "retry": False, "data": {"apiName": "desk-1"}},
+    {},
+], ids=["truncated", "html", "data-null", "no-key-fields", "empty-object"])
+def test_an_unusable_2xx_answer_to_key_creation_is_an_unknown_outcome_not_a_refusal(server, payload):
+    """KuCoin may have made the key before the answer broke: the caller must look before asking again."""
+    records = []
+    c = OAuthClient(server.url, CLIENT_ID, on_request=records.append)
+    tokens = c.exchange_code("code-1", "https://broker.example/cb")
+    server.answers["/_oauth/resource/ucenter/outer/api-key/add"] = (200, payload)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        c.create_api_key(tokens.access_token, body={"apiName": "desk-1"})
+    assert not isinstance(caught.value, OAuthError) and caught.value.http_status == 200
+    assert "may exist" in caught.value.msg
+    assert records[-1].error == "OutcomeUnknownError"  # the call log shows it failed, not that it succeeded
+
+
+def test_a_refusal_answered_with_http_200_is_still_a_refusal(server):
+    c = OAuthClient(server.url, CLIENT_ID)
+    tokens = c.exchange_code("code-1", "https://broker.example/cb")
+    server.answers["/_oauth/resource/ucenter/outer/api-key/add"] = (
+        200, {"success": False, "code": "40001", "msg": "apiName already exists", "retry": False})
+    with pytest.raises(DuplicateApiNameError):
+        c.create_api_key(tokens.access_token, body={"apiName": "desk-1"})
