@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.clients import make_key_client
 from accounts.models import SubAccount, SubAccountApiKey, SubAccountBalance
+from brokeroffice.fields import DecryptionError
 from brokeroffice.jobs import JobRun
+from brokeroffice.kucoin_errors import REQUEST_REFUSED, error_in_words
 
 
 class NoUsableKey(Exception):
@@ -46,19 +49,33 @@ def balances_refresh_one(*, sub_account_id: int, run: JobRun) -> int:
     return count
 
 
+# Named in the job's message (the others are counted there, and listed in its result).
+REFUSALS_NAMED = 3
+
+
 def balances_refresh_all(*, run: JobRun) -> int:
-    """The scheduled refresh: every active sub-account that has a usable key."""
-    sub_accounts = list(
-        SubAccount.objects.filter(state=SubAccount.State.ACTIVE, api_keys__state=SubAccountApiKey.State.ACTIVE)
-        .exclude(api_keys__secret="").distinct().order_by("pk")
-    )
+    """The scheduled refresh: every active sub-account with an active key whose secret is stored here. One whose
+    key KuCoin refuses (an IP whitelist, a key deleted at KuCoin) is named in the job's message; the others are
+    still refreshed."""
+    # One subquery, not a filter across the keys: "exclude keys without a secret" across a relation would leave
+    # out every sub-account that ever had one (a deleted key, a key the sync found).
+    keyed = SubAccountApiKey.objects.filter(sub_account=OuterRef("pk"), state=SubAccountApiKey.State.ACTIVE).exclude(secret="")
+    ids = list(SubAccount.objects.filter(Exists(keyed), state=SubAccount.State.ACTIVE).order_by("pk")
+               .values_list("pk", flat=True))
     refreshed = skipped = 0
-    for done, sub_account in enumerate(sub_accounts, start=1):
+    refused: list[str] = []
+    for done, sub_account in enumerate(SubAccount.objects.filter(pk__in=ids).order_by("pk").iterator(), start=1):
         try:
             balances_refresh(sub_account=sub_account)
             refreshed += 1
         except NoUsableKey:
             skipped += 1
-        run.progress(done, len(sub_accounts), f"{done} of {len(sub_accounts)} sub-accounts")
-    run.succeed(f"Refreshed the balances of {refreshed} sub-accounts ({skipped} without a usable key).")
+        except (*REQUEST_REFUSED, DecryptionError) as exc:
+            refused.append(f"{sub_account} ({error_in_words(exc)})")
+        run.progress(done, len(ids), f"{done} of {len(ids)} sub-accounts")
+    message = f"Refreshed the balances of {refreshed} sub-accounts ({skipped} without a usable key)."
+    if refused:
+        more = f" and {len(refused) - REFUSALS_NAMED} more" if len(refused) > REFUSALS_NAMED else ""
+        message += f" Not refreshed, the key refused: {'; '.join(refused[:REFUSALS_NAMED])}{more}."
+    run.succeed(message, {"refreshed": refreshed, "without_key": skipped, "refused": refused[:100]})
     return refreshed
