@@ -199,10 +199,21 @@ def apikey_delete_send(*, key_id: int, run: JobRun) -> None:
         run.succeed(f"Deleted the key {key.api_key or key.label}.")
 
 
+def _gone_at_kucoin(client, sub_account: SubAccount, api_key: str) -> bool:
+    """Asked for by itself: deleting a key here drops its secret for good, so one answer that left it out (an
+    empty list for a moment) is not enough."""
+    return not client.broker.get_api_keys(sub_account.uid, api_key)
+
+
 def apikeys_sync_one(client, sub_account: SubAccount) -> int:
     """Brings one sub-account's keys in line with KuCoin: new ones found, changes applied, gone ones deleted."""
+    # Only keys known before KuCoin was asked can be missing from its answer: one created meanwhile is not gone.
+    known_before = set(sub_account.api_keys.exclude(api_key__isnull=True).values_list("api_key", flat=True))
     found = {item.api_key: item for item in client.broker.get_api_keys(sub_account.uid)}
     local = {key.api_key: key for key in sub_account.api_keys.exclude(api_key__isnull=True)}
+    missing = [api_key for api_key, key in local.items() if api_key not in found and api_key in known_before
+               and key.state != SubAccountApiKey.State.DELETED]
+    gone = [local[api_key].pk for api_key in missing if _gone_at_kucoin(client, sub_account, api_key)]
     with transaction.atomic():
         for api_key, item in found.items():
             key = local.get(api_key) or SubAccountApiKey(
@@ -212,7 +223,6 @@ def apikeys_sync_one(client, sub_account: SubAccount) -> int:
             if key.state == SubAccountApiKey.State.DELETED:
                 key.state = SubAccountApiKey.State.ACTIVE
             key.save()
-        gone = [key.pk for api_key, key in local.items() if api_key not in found and key.state != SubAccountApiKey.State.DELETED]
         for key_id in gone:
             _mark_deleted(key_id)
     return len(found)

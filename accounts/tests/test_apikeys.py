@@ -107,3 +107,41 @@ def test_sync_finds_keys_made_elsewhere_and_forgets_deleted_ones(customer, sandb
     stored = set(customer.api_keys.exclude(state=SubAccountApiKey.State.DELETED).values_list("api_key", flat=True))
     assert stored == set(at_kucoin)
     assert all(not k.has_secret for k in customer.api_keys.all())
+
+
+def test_a_key_missing_from_one_answer_keeps_its_secret_until_kucoin_says_it_is_gone(
+        synced_sub_accounts, sandbox, monkeypatch):
+    from accounts.clients import broker_client
+    from accounts.tests.funding_support import customer_with_key
+    from brokeroffice.jobs import job_create, job_run
+    from kucoin.broker import BrokerAPI
+
+    sub_account, key = customer_with_key(synced_sub_accounts, sandbox.dump())
+    real_list = BrokerAPI.get_api_keys
+    answers = {"empty": 1}
+
+    def list_empty_once(self, uid, api_key=None):  # KuCoin's list answered `data: null` for a moment
+        if api_key is None and answers["empty"]:
+            answers["empty"] -= 1
+            return []
+        return real_list(self, uid, api_key)
+
+    def sync() -> Job:
+        job = job_create(kind="apikeys_sync", label="Sync keys")
+        with job_run(str(job.pk)) as run:
+            from accounts.services.apikeys import apikeys_sync
+
+            apikeys_sync(run=run, uid=sub_account.uid)
+        job.refresh_from_db()
+        return job
+
+    monkeypatch.setattr(BrokerAPI, "get_api_keys", list_empty_once)
+    assert sync().state == Job.State.SUCCEEDED
+    key.refresh_from_db()
+    assert key.state == SubAccountApiKey.State.ACTIVE and key.has_secret
+
+    # Deleted at KuCoin by someone else: now it is gone here too, with its secret.
+    broker_client().broker.delete_api_key(sub_account.uid, key.api_key)
+    assert sync().state == Job.State.SUCCEEDED
+    key.refresh_from_db()
+    assert key.state == SubAccountApiKey.State.DELETED and not key.has_secret
