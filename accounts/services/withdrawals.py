@@ -461,7 +461,10 @@ def _left_to_schedule(withdrawal_id: int, run: JobRun, exc: Exception) -> Broker
     saying so, not failed (staff told "failed" may request it again, and then two go out)."""
     withdrawal = BrokerWithdrawal.objects.get(pk=withdrawal_id)
     schedule = "the schedule “Follow broker withdrawals and payouts”"
-    if withdrawal.state == BrokerWithdrawal.State.APPROVED and withdrawal.sent_at is None:
+    if isinstance(exc, LeaseHeld) and withdrawal.state in BrokerWithdrawal.SENDABLE_STATES:
+        run.succeed(f"{withdrawal}: another execution is sending it now, and {schedule} follows it to the end: do "
+                    "not request it again.", {"state": withdrawal.state})
+    elif withdrawal.state == BrokerWithdrawal.State.APPROVED and withdrawal.sent_at is None:
         run.succeed(f"{withdrawal}: not sent yet ({error_in_words(exc)}). Nothing reached KuCoin. It stays approved, "
                     f"and {schedule} sends it within minutes, unless it is cancelled first.", {"state": withdrawal.state})
     elif withdrawal.state in BrokerWithdrawal.SENDABLE_STATES:

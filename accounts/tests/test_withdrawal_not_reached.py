@@ -151,3 +151,16 @@ def test_on_its_last_try_a_job_still_fails_a_withdrawal_refused_for_the_brokers_
     assert job.state == Job.State.FAILED and "400007" in job.error
     approved.refresh_from_db()
     assert approved.state == BrokerWithdrawal.State.FAILED
+
+
+def test_a_job_whose_last_try_found_another_execution_sending_says_so(sandbox, approved):
+    from brokeroffice.leases import leased
+
+    job = job_create(kind="broker_withdrawal_send", label=f"Send: {approved}")
+    with leased(BrokerWithdrawal, approved.pk):  # another execution (the schedule's, say) holds the withdrawal
+        with job_run(str(job.pk)) as run:
+            withdrawal_send(withdrawal_id=approved.pk, run=run, last_try=True)
+
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert "another execution is sending it now" in job.message and "do not request it again" in job.message
