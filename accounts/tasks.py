@@ -106,7 +106,7 @@ def kyc_status_sync_task(self, job_id: str) -> None:
 @shared_task(bind=True, name="accounts.broker_check")
 def broker_check_task(self, job_id: str) -> None:
     with job_run(job_id) as run, retrying(self):
-        broker.broker_check(run=run)
+        broker.broker_check(run=run, retry_transient=not on_last_try(self))
 
 
 # -- Fast API (OAuth) connections --

@@ -90,3 +90,15 @@ def test_a_wrong_broker_key_is_named_plainly(kucoin_worker, sandbox, finished, s
     assert ok is False
     assert "400201" in message and "partner signature is wrong" in message
     assert BrokerProfile.objects.get().check_message == message
+
+
+def test_a_moment_of_kucoin_being_busy_is_tried_again_not_shown_as_a_failed_check(kucoin_worker, sandbox, finished):
+    from accounts.tasks import broker_check_task
+
+    # Every try the transport makes of one call (it tries a read again by itself), then KuCoin answers again.
+    sandbox.set_fault("http_503", count=4, path="/api/v1/broker/nd/info")
+    job = finished(job_start(kind="broker_check", label="Check the broker connection", task=broker_check_task))
+
+    assert job.state == Job.State.SUCCEEDED, job.error
+    profile = BrokerProfile.objects.get()
+    assert profile.check_ok is True and profile.check_message.startswith("Connected as")
