@@ -109,6 +109,9 @@ def deposits_sync(*, run: JobRun, since=None) -> int:
     for done, (start, end) in enumerate(windows, start=1):
         rows = [_deposit_row(item, sub_accounts, now)
                 for item in client.broker.iter_deposits(start=start, end=end, limit=LIST_LIMIT)]
+        # Oldest first, as the windows go: new deposits' ids grow with their time, and the deposit list, newest
+        # id first, reads newest first.
+        rows.sort(key=lambda row: row.kucoin_created_at.timestamp() if row.kucoin_created_at else 0)
         for first in range(0, len(rows), BATCH):
             _write_deposits(rows[first:first + BATCH])
         count += len(rows)

@@ -78,6 +78,9 @@ def test_a_sync_cut_off_part_way_loses_no_deposit_once_the_next_one_has_run(
     assert sync().state == Job.State.SUCCEEDED
     assert stored() == expected
     assert Deposit.objects.count() == len(expected)
+    # The deposit list shows the newest id first: that is the newest deposit first.
+    times = list(Deposit.objects.order_by("-pk").values_list("kucoin_created_at", flat=True))
+    assert times == sorted(times, reverse=True)
 
 
 def test_outputs_of_one_transaction_to_one_address_are_each_stored(sandbox, sandbox_settings):
