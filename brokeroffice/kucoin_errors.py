@@ -16,10 +16,6 @@ NOTHING_EXECUTED = (RateLimitError, InvalidTimestampError, ServiceUnavailableErr
 # check made here before sending. Not the timestamp refusal: that one is tried again after a clock sync.
 REQUEST_REFUSED = (BadRequestError, AuthenticationError, PartnerSignatureError, ValidationError)
 
-
-def refused(exc: BaseException) -> bool:
-    return isinstance(exc, REQUEST_REFUSED) and not isinstance(exc, InvalidTimestampError)
-
 # What staff should make of the codes that mean a set-up problem rather than a bad request.
 HINTS = {
     "400001": "a KuCoin authentication header is missing",
@@ -38,6 +34,13 @@ HINTS = {
 
 def error_code(exc: BaseException) -> str:
     return (getattr(exc, "code", None) or "") if isinstance(exc, KuCoinError) else ""
+
+
+def failure_fields(exc: BaseException) -> dict:
+    """`error_code` and `error_message` of a row the error ended: KuCoin's code and message, or the error in
+    words when KuCoin did not answer it."""
+    return {"error_code": error_code(exc),
+            "error_message": exc.msg if isinstance(exc, KuCoinError) else error_in_words(exc)[:2000]}
 
 
 def error_in_words(exc: BaseException) -> str:

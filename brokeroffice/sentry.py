@@ -5,27 +5,23 @@ frame's local variables (an access token in a header being built, say). None of 
 from __future__ import annotations
 
 
-def _without_query(url):
-    return url.split("?", 1)[0] if isinstance(url, str) else url
+def _drop_query(request: object, query_key: str) -> None:
+    """A request's description, in place: its query field gone, its URL cut at the "?"."""
+    if isinstance(request, dict):
+        request.pop(query_key, None)
+        if isinstance(request.get("url"), str):
+            request["url"] = request["url"].split("?", 1)[0]
 
 
 def breadcrumb_without_query(crumb: dict, hint: dict | None = None) -> dict:
-    """`before_breadcrumb`: keeps where a request went, never its query."""
-    data = crumb.get("data")
-    if isinstance(data, dict):
-        data.pop("http.query", None)
-        if "url" in data:
-            data["url"] = _without_query(data["url"])
+    """`before_breadcrumb`: keeps where an outgoing request went, never its query."""
+    _drop_query(crumb.get("data"), "http.query")
     return crumb
 
 
 def event_without_query(event: dict, hint: dict | None = None) -> dict:
     """`before_send`: the web request an event happened in, without its query."""
-    request = event.get("request")
-    if isinstance(request, dict):
-        request.pop("query_string", None)
-        if "url" in request:
-            request["url"] = _without_query(request["url"])
+    _drop_query(event.get("request"), "query_string")
     return event
 
 

@@ -39,6 +39,12 @@ def on_last_try(task, *, tries: int | None = None) -> bool:
     return (task.request.retries if tries is None else tries) >= MAX_RETRIES
 
 
+def gives_up(exc: BaseException, *, last_try: bool) -> bool:
+    """Whether the error ends the action (marked failed, in words) rather than leaving it for another try: any
+    error not worth one, or any on the job's last try."""
+    return last_try or not isinstance(exc, TRANSIENT_ERRORS)
+
+
 @contextmanager
 def retrying(task, *, tries: int | None = None) -> Iterator[None]:
     """Inside a bound task: a transient failure schedules a retry; after MAX_RETRIES of them it is raised.

@@ -19,7 +19,7 @@ from urllib.parse import unquote, unquote_plus
 from . import openapi
 from .auth import authenticate
 from .errors import ApiError
-from .faults import TERMINAL_ORDER
+from .faults import ERROR_CODES, TERMINAL_ORDER
 from .routes import RawResponse, Request, Router, all_routes
 from .validation import validate_request
 from .world import json_default
@@ -96,8 +96,7 @@ class App:
                     return Outcome(drop=True)
                 opts = fired[kind].opts
                 error = (ApiError(str(opts["code"]), opts.get("msg")) if kind == "refuse" else
-                         ApiError({"http_500": "500000", "http_502": "502000", "http_503": "503000",
-                                   "rate_limit": "429000"}[kind]))
+                         ApiError(ERROR_CODES[kind]))
                 with world.lock:
                     rl = world.ratelimiter.peek("public", client_ip, now)
                 return self._error(error, rl)

@@ -26,6 +26,8 @@ KINDS = ("latency", "rate_limit", "http_500", "http_502", "http_503", "drop_befo
          "clock_skew", "malformed", "refuse")
 # when several "answer instead" faults fire on one request, the first of this order wins
 TERMINAL_ORDER = ("drop_before", "http_500", "http_502", "http_503", "rate_limit", "refuse")
+# The code each error fault answers ("refuse" answers the one it was given).
+ERROR_CODES = {"http_500": "500000", "http_502": "502000", "http_503": "503000", "rate_limit": "429000"}
 OPTIONS = {"refuse": ("code", "msg")}  # beside "ms", which every kind accepts
 
 

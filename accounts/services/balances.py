@@ -60,11 +60,11 @@ def balances_refresh_all(*, run: JobRun) -> int:
     # One subquery, not a filter across the keys: "exclude keys without a secret" across a relation would leave
     # out every sub-account that ever had one (a deleted key, a key the sync found).
     keyed = SubAccountApiKey.objects.filter(sub_account=OuterRef("pk"), state=SubAccountApiKey.State.ACTIVE).exclude(secret="")
-    ids = list(SubAccount.objects.filter(Exists(keyed), state=SubAccount.State.ACTIVE).order_by("pk")
-               .values_list("pk", flat=True))
+    sub_accounts = SubAccount.objects.filter(Exists(keyed), state=SubAccount.State.ACTIVE).order_by("pk")
+    total = sub_accounts.count()
     refreshed = skipped = 0
     refused: list[str] = []
-    for done, sub_account in enumerate(SubAccount.objects.filter(pk__in=ids).order_by("pk").iterator(), start=1):
+    for done, sub_account in enumerate(sub_accounts.iterator(), start=1):
         try:
             balances_refresh(sub_account=sub_account)
             refreshed += 1
@@ -72,7 +72,7 @@ def balances_refresh_all(*, run: JobRun) -> int:
             skipped += 1
         except (*REQUEST_REFUSED, DecryptionError) as exc:
             refused.append(f"{sub_account} ({error_in_words(exc)})")
-        run.progress(done, len(ids), f"{done} of {len(ids)} sub-accounts")
+        run.progress(done, total, f"{done} of {total} sub-accounts")
     message = f"Refreshed the balances of {refreshed} sub-accounts ({skipped} without a usable key)."
     if refused:
         more = f" and {len(refused) - REFUSALS_NAMED} more" if len(refused) > REFUSALS_NAMED else ""

@@ -16,11 +16,10 @@ from django.utils import timezone
 from accounts.clients import make_key_client
 from accounts.models import DepositAddress, SubAccount, SubAccountApiKey
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code, error_in_words
+from brokeroffice.kucoin_errors import failure_fields
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
-from brokeroffice.tasking import TRANSIENT_ERRORS
-from kucoin.errors import KuCoinError
+from brokeroffice.tasking import gives_up
 from kucoin.models import DepositAddress as KuCoinDepositAddress
 
 CURRENCY = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -99,10 +98,9 @@ def deposit_address_fetch(*, address_id: int, run: JobRun | None = None, last_tr
         try:
             found = _fetch(row)
         except Exception as exc:
-            if last_try or not isinstance(exc, TRANSIENT_ERRORS):
-                DepositAddress.objects.filter(pk=address_id).update(
-                    state=DepositAddress.State.FAILED, error_code=error_code(exc),
-                    error_message=exc.msg if isinstance(exc, KuCoinError) else error_in_words(exc)[:2000])
+            if gives_up(exc, last_try=last_try):
+                DepositAddress.objects.filter(pk=address_id).update(state=DepositAddress.State.FAILED,
+                                                                    **failure_fields(exc))
             raise
         _store(address_id, found)
         row.refresh_from_db()

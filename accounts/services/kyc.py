@@ -9,11 +9,10 @@ from django.utils import timezone
 from accounts.clients import broker_client
 from accounts.models import KycSubmission, SubAccount
 from brokeroffice.jobs import JobRun, job_create, job_enqueue
-from brokeroffice.kucoin_errors import error_code, error_in_words
+from brokeroffice.kucoin_errors import failure_fields
 from brokeroffice.leases import leased
 from brokeroffice.models import Job
-from brokeroffice.tasking import TRANSIENT_ERRORS
-from kucoin.errors import KuCoinError
+from brokeroffice.tasking import gives_up
 
 PHOTO_FIELDS = ("front_photo", "backend_photo", "face_photo")
 
@@ -53,10 +52,9 @@ def kyc_submit_send(*, submission_id: int, run: JobRun, last_try: bool = False) 
         except Exception as exc:
             # Only an error worth another try leaves it pending (for the task's next try, or the resume
             # schedule): any other would be sent again every half hour, and fail again.
-            if last_try or not isinstance(exc, TRANSIENT_ERRORS):
-                KycSubmission.objects.filter(pk=submission_id).update(
-                    state=KycSubmission.State.FAILED, error_code=error_code(exc),
-                    error_message=exc.msg if isinstance(exc, KuCoinError) else error_in_words(exc)[:2000])
+            if gives_up(exc, last_try=last_try):
+                KycSubmission.objects.filter(pk=submission_id).update(state=KycSubmission.State.FAILED,
+                                                                      **failure_fields(exc))
             raise
         # The photos are KuCoin's business now: keep only what staff need to recognise the submission.
         kept = {k: v for k, v in data.items() if k not in PHOTO_FIELDS}
